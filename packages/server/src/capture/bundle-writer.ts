@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import { bundleHashInputFromCanonicalPayloads } from '@oversync/protocol';
+import type { Catalog } from '../bootstrap/catalog.js';
+import type { Queryable } from '../db/sync-database.js';
+import { type BundleEffect, OP_DELETE, OP_NAMES } from './normalize.js';
+
+/** What identifies and describes a committed bundle. */
+export interface CommittedBundle {
+  userPk: string;
+  bundleSeq: string;
+  sourceId: string;
+  sourceBundleId: string;
+  rowCount: number;
+  byteCount: number;
+  bundleHash: string;
+  requestHash: string | null;
+}
+
+/** Who a bundle is written for and under which source tuple. */
+export interface BundleTarget {
+  userPk: string;
+  /** The user's `next_bundle_seq`, read under the user lock in this transaction. */
+  bundleSeq: string;
+  sourceId: string;
+  sourceBundleId: string;
+  requestHash: string | null;
+}
+
+/**
+ * Persists one bundle in one round trip: the sequence bump, the bundle log row, its rows,
+ * the per-row versions and the source watermark.
+ *
+ * Why the hash is computed here from the stored canonical payload text: it must cover
+ * exactly the bytes clients will receive, and no payload needs to be parsed for it.
+ */
+export async function writeBundle(
+  tx: Queryable,
+  catalog: Catalog,
+  target: BundleTarget,
+  effects: readonly BundleEffect[],
+): Promise<CommittedBundle> {
+  const hashInput = bundleHashInputFromCanonicalPayloads(
+    effects.map((e) => {
+      const t = catalog.byId(e.tableId);
+      return {
+        schema: t.schema,
+        table: t.table,
+        keyColumn: t.keyColumn,
+        key: e.key,
+        op: OP_NAMES[e.op],
+        rowVersion: target.bundleSeq,
+        payloadJson: e.op === OP_DELETE ? null : e.payload,
+      };
+    }),
+  );
+  const bundleHash = createHash('sha256').update(hashInput, 'utf8').digest('hex');
+  const byteCount = Buffer.byteLength(hashInput, 'utf8');
+  const { rows } = await tx.query<{ seq: string }>(
+    `WITH us AS (
+       UPDATE sync.user_state SET next_bundle_seq = next_bundle_seq + 1
+        WHERE user_pk = $1::int8 AND next_bundle_seq = $2::int8 RETURNING user_pk
+     ), bl AS (
+       INSERT INTO sync.bundle_log (user_pk, bundle_seq, source_id, source_bundle_id, row_count, byte_count, bundle_hash, request_hash)
+       SELECT $1::int8, $2::int8, $3, $4::int8, $5::int8, $6::int8, $7, $8 FROM us RETURNING bundle_seq
+     ), br AS (
+       INSERT INTO sync.bundle_rows (user_pk, bundle_seq, row_ordinal, table_id, op, key, payload)
+       SELECT $1::int8, $2::int8, r.ord - 1, r.tid, r.op, r.key, r.payload
+         FROM bl, unnest($9::int4[], $10::int2[], $11::text[], $12::text[]) WITH ORDINALITY AS r(tid, op, key, payload, ord)
+     ), rs AS (
+       INSERT INTO sync.row_state (user_pk, table_id, key, bundle_seq, deleted)
+       SELECT $1::int8, r.tid, r.key, $2::int8, r.op = 3
+         FROM bl, unnest($9::int4[], $10::int2[], $11::text[]) AS r(tid, op, key)
+       ON CONFLICT (user_pk, table_id, key) DO UPDATE SET bundle_seq = EXCLUDED.bundle_seq, deleted = EXCLUDED.deleted
+     ), ss AS (
+       INSERT INTO sync.source_state (user_pk, source_id, state, max_committed_source_bundle_id)
+       SELECT $1::int8, $3, 'active', $4::int8 FROM bl
+       ON CONFLICT (user_pk, source_id) DO UPDATE
+         SET state = 'active', max_committed_source_bundle_id = EXCLUDED.max_committed_source_bundle_id
+     )
+     SELECT bundle_seq::text AS seq FROM bl`,
+    [
+      target.userPk,
+      target.bundleSeq,
+      target.sourceId,
+      target.sourceBundleId,
+      String(effects.length),
+      String(byteCount),
+      bundleHash,
+      target.requestHash,
+      effects.map((e) => e.tableId),
+      effects.map((e) => e.op),
+      effects.map((e) => e.key),
+      effects.map((e) => e.payload),
+    ],
+  );
+  if (rows.length !== 1) throw new Error('bundle sequence moved under the user lock');
+  return {
+    userPk: target.userPk,
+    bundleSeq: target.bundleSeq,
+    sourceId: target.sourceId,
+    sourceBundleId: target.sourceBundleId,
+    rowCount: effects.length,
+    byteCount,
+    bundleHash,
+    requestHash: target.requestHash,
+  };
+}

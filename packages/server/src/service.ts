@@ -1,0 +1,382 @@
+import { randomUUID as nodeRandomUUID } from 'node:crypto';
+import {
+  type BundleLimits,
+  DEFAULT_BUNDLE_LIMITS,
+  isSyncError,
+  isValidSourceId,
+  PROTOCOL_VERSION,
+  SOURCE_ID_HEADER,
+  SyncError,
+} from '@oversync/protocol';
+import { bootstrapDatabase } from './bootstrap/bootstrap.js';
+import type { Catalog } from './bootstrap/catalog.js';
+import type { RegisteredTable } from './bootstrap/table-info.js';
+import type { Actor, ServiceContext } from './context.js';
+import { isRetryableTxError, type Queryable, type SyncDatabase } from './db/sync-database.js';
+import { readJsonBody } from './http/body.js';
+import { maybeCompress } from './http/compression.js';
+import { type CorsOptions, corsHeaders } from './http/cors.js';
+import { errorOf, errorResponse, jsonText } from './http/responses.js';
+import { matchRoute, type RouteName } from './http/routes.js';
+import { connect } from './lifecycle/connect.js';
+import { pull } from './pull/pull.js';
+import { commitPushSession } from './push/commit-session.js';
+import { committedBundleRows } from './push/committed-rows.js';
+import { createPushSession } from './push/create-session.js';
+import { deletePushSession } from './push/delete-session.js';
+import { uploadChunk } from './push/upload-chunk.js';
+import { pruneOnce, setRetainedFloor } from './retention/retention.js';
+import { type ServerBundle, withinSyncBundle } from './server-writes/within-bundle.js';
+import { Admission } from './snapshot/admission.js';
+import { createSnapshot } from './snapshot/create-snapshot.js';
+import { deleteSnapshot, snapshotChunk } from './snapshot/snapshot-chunk.js';
+import { createStatusReporter, type Lifecycle } from './status/status.js';
+import { type Logger, noopLogger } from './util/logger.js';
+import { WatchHub } from './watch/watch-hub.js';
+import { openWatch } from './watch/watch-stream.js';
+
+/** The authenticated identity of a request. */
+export interface Principal {
+  userId: string;
+}
+
+/** Resolves the caller of a request; `null` (or a throw) means unauthenticated. */
+export type Authenticate = (request: Request) => Promise<Principal | null> | Principal | null;
+
+/** Options of {@link createSyncService}. */
+export interface SyncServiceOptions {
+  /** The database (`createPgDatabase` or `createPgliteDatabase`). */
+  db: SyncDatabase;
+  /** The business tables to sync. */
+  tables: readonly RegisteredTable[];
+  /** Authenticates every `/sync/*` request (see `jwtAuth`). */
+  authenticate: Authenticate;
+  /** Reported in status. @default 'oversync' */
+  appName?: string;
+  /** `schema_version` in capabilities. @default 1 */
+  schemaVersion?: number;
+  /** Prefix the handler is mounted under (e.g. `/api`). @default '' */
+  basePath?: string;
+  /** @default no-op */
+  logger?: Logger;
+  /** @default { origins: '*' } */
+  cors?: CorsOptions;
+  /** Largest accepted request body. @default 33554432 (32 MiB) */
+  maxBodyBytes?: number;
+  /** Bundle-change watch. @default { enabled: true, heartbeatMs: 25000 } */
+  watch?: { enabled?: boolean; heartbeatMs?: number; allowed?: (actor: Actor) => boolean | Promise<boolean> };
+  /** Overrides of the advertised and enforced limits. */
+  limits?: Partial<BundleLimits>;
+  /** Retained history per user and how often the pruning job runs (0 disables the job). @default { retainedBundlesPerUser: 10000, pruneIntervalMs: 60000 } */
+  retention?: { retainedBundlesPerUser?: number; pruneIntervalMs?: number };
+  /** Clock. @default () => new Date() */
+  now?: () => Date;
+  /** UUID source. @default crypto.randomUUID */
+  randomUUID?: () => string;
+}
+
+/** Server-originated writes. */
+export interface ScopeManager {
+  /**
+   * Runs `fn` as one bundle of `scopeId` written by `writerId` (its own source sequence).
+   * An uninitialized scope becomes initialized. Throws `NoCapturedChangesError` (and rolls
+   * back) when no registered table changed.
+   *
+   * @example
+   * ```ts
+   * await service.scopeManager.execWrite('user-1', { writerId: 'billing-job' }, (tx) =>
+   *   tx.query(`UPDATE business.users SET name = $1 WHERE id = $2`, ['Ada', id]),
+   * );
+   * ```
+   */
+  execWrite<T>(
+    scopeId: string,
+    options: { writerId: string },
+    fn: (tx: Queryable) => Promise<T>,
+  ): Promise<{ result: T; bundle: ServerBundle; autoInitialized: boolean }>;
+}
+
+/** A mounted sync service. */
+export interface SyncService {
+  /** Validates tables, creates/upgrades the `sync` schema, installs triggers, adopts rows. */
+  bootstrap(): Promise<void>;
+  /** The Web-standard request handler. */
+  fetch(request: Request): Promise<Response>;
+  /** Server-originated writes. */
+  readonly scopeManager: ScopeManager;
+  /**
+   * Runs `fn` as one bundle under an explicit source tuple (which must be the source's next
+   * `source_bundle_id`). Commits even when nothing was captured (then `bundle` is null).
+   */
+  withinSyncBundle<T>(
+    target: { userId: string; sourceId: string; sourceBundleId: bigint | number | string },
+    fn: (tx: Queryable) => Promise<T>,
+  ): Promise<{ result: T; bundle: ServerBundle | null }>;
+  /** Moves a user's retained floor (and deletes older bundles). */
+  setRetainedFloor(userId: string, floor: bigint | number | string): Promise<{ found: boolean; floor: string }>;
+  /** Runs one pass of the retention job now. */
+  pruneHistory(): Promise<{ users: number }>;
+  /** Open watch streams of a user in this process. */
+  watchSubscriberCount(userId: string): number;
+  /** Stops accepting requests, waits for in-flight ones, ends watch streams. */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+/**
+ * Creates the sync service: a Web-standard `(Request) => Promise<Response>` handler over
+ * PostgreSQL or PGlite, speaking the oversync protocol (G2).
+ *
+ * @example
+ * ```ts
+ * const service = createSyncService({
+ *   db: createPgDatabase({ connectionString: process.env.DATABASE_URL }),
+ *   tables: [{ schema: 'business', table: 'users', syncKeyColumn: 'id' }],
+ *   authenticate: jwtAuth({ secret: process.env.JWT_SECRET }),
+ * });
+ * await service.bootstrap();
+ * http.createServer(toNodeListener((req) => service.fetch(req))).listen(8080);
+ * ```
+ */
+export function createSyncService(options: SyncServiceOptions): SyncService {
+  const logger = options.logger ?? noopLogger;
+  const limits: BundleLimits = { ...DEFAULT_BUNDLE_LIMITS, ...options.limits };
+  const basePath = (options.basePath ?? '').replace(/\/+$/, '');
+  const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
+  const cors: CorsOptions = options.cors ?? { origins: '*' };
+  const watchEnabled = options.watch?.enabled ?? true;
+  const heartbeatMs = options.watch?.heartbeatMs ?? 25_000;
+  const now = options.now ?? (() => new Date());
+  const randomUUID = options.randomUUID ?? (() => nodeRandomUUID());
+  const hub = new WatchHub(options.db, logger);
+  let catalog: Catalog | undefined;
+  let lifecycle: Lifecycle = 'running';
+  let inflight = 0;
+  const drained: (() => void)[] = [];
+  let pruneTimer: ReturnType<typeof setInterval> | undefined;
+  const buildAdmission = new Admission(limits.max_concurrent_snapshot_builds, 'snapshot_build_capacity');
+  const chunkAdmission = new Admission(limits.max_concurrent_snapshot_chunk_requests, 'snapshot_chunk_capacity');
+
+  async function writeTx<T>(fn: (tx: Queryable) => Promise<T>, txOptions?: Parameters<SyncDatabase['transaction']>[1]): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await options.db.transaction(fn, txOptions);
+      } catch (err) {
+        if (attempt < 4 && isRetryableTxError(err)) {
+          await new Promise((r) => setTimeout(r, 10 * attempt + Math.random() * 20));
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  const ctx: ServiceContext = {
+    db: options.db,
+    get catalog(): Catalog {
+      if (!catalog) throw new Error('call bootstrap() before serving requests');
+      return catalog;
+    },
+    limits,
+    logger,
+    hub,
+    appName: options.appName ?? 'oversync',
+    schemaVersion: options.schemaVersion ?? 1,
+    watchEnabled,
+    now,
+    randomUUID,
+    writeTx: writeTx as ServiceContext['writeTx'],
+  };
+  const features: Record<string, boolean> = {
+    accepted_push_replay_visibility: true,
+    bundle_change_watch: watchEnabled,
+    bundle_pull: true,
+    bundle_push: true,
+    capabilities_endpoint: true,
+    committed_bundle_row_fetch: true,
+    committed_bundle_visibility: true,
+    connect_lifecycle: true,
+    graceful_shutdown: true,
+    history_pruned_errors: true,
+    history_pruned_visibility: true,
+    push_session_chunking: true,
+    registered_write_rejection_enforced: true,
+    retained_floor_visibility: true,
+    retained_window_visibility: true,
+    scope_initialization_leases: true,
+    server_checkpoint_tracking: false,
+    snapshot_chunking: true,
+    status_endpoint: true,
+    structured_sync_keys: true,
+  };
+  const status = createStatusReporter(ctx, features);
+
+  async function capabilities(actor: Actor): Promise<string> {
+    const watchAllowed = watchEnabled && (options.watch?.allowed ? await options.watch.allowed(actor) : true);
+    const tables = ctx.catalog.tables;
+    return JSON.stringify({
+      protocol_version: PROTOCOL_VERSION,
+      schema_version: ctx.schemaVersion,
+      app_name: ctx.appName,
+      registered_tables: tables.map((t) => `${t.schema}.${t.table}`),
+      registered_table_specs: tables.map((t) => ({ schema: t.schema, table: t.table, sync_key_columns: [t.keyColumn] })),
+      features: { ...features, bundle_change_watch: watchAllowed },
+      bundle_limits: limits,
+    });
+  }
+
+  async function authenticate(request: Request): Promise<Actor> {
+    let principal: Principal | null = null;
+    try {
+      principal = await options.authenticate(request);
+    } catch (err) {
+      logger.debug({ err }, 'authenticate threw');
+    }
+    const userId = principal?.userId;
+    if (typeof userId !== 'string' || userId.trim() === '' || userId.length > 255) {
+      throw new SyncError('authentication_failed', 'authentication failed');
+    }
+    const source = request.headers.get(SOURCE_ID_HEADER)?.trim() ?? '';
+    if (source === '') throw new SyncError('invalid_request', `${SOURCE_ID_HEADER} header is required`);
+    if (!isValidSourceId(source)) {
+      throw new SyncError('invalid_request', `${SOURCE_ID_HEADER} must be 1-255 visible ASCII characters`);
+    }
+    return { userId: userId.trim(), sourceId: source };
+  }
+
+  async function dispatch(name: RouteName, request: Request, actor: Actor, param: string, url: URL): Promise<Response> {
+    const body = (o?: Parameters<typeof readJsonBody>[2]) => readJsonBody(request, maxBodyBytes, o);
+    switch (name) {
+      case 'capabilities':
+        return jsonText(await capabilities(actor));
+      case 'connect':
+        return jsonText(JSON.stringify(await connect(ctx, actor, await body())));
+      case 'pushCreate':
+        return jsonText(await createPushSession(ctx, actor, await body()));
+      case 'pushChunk':
+        return jsonText(await uploadChunk(ctx, actor, param, await body()));
+      case 'pushCommit':
+        return jsonText(await commitPushSession(ctx, actor, param));
+      case 'pushDelete':
+        await deletePushSession(ctx, actor, param);
+        return new Response(null, { status: 204 });
+      case 'committedRows':
+        return jsonText(await committedBundleRows(ctx, actor, param, url.searchParams));
+      case 'pull':
+        return jsonText(await pull(ctx, actor, url.searchParams));
+      case 'watch': {
+        if (watchEnabled && options.watch?.allowed && !(await options.watch.allowed(actor))) {
+          throw new SyncError('bundle_change_watch_forbidden', 'bundle change watch is forbidden for this actor');
+        }
+        const stream = await openWatch(ctx, actor, url.searchParams, request.signal, heartbeatMs);
+        return new Response(stream, {
+          status: 200,
+          headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
+        });
+      }
+      case 'snapshotCreate': {
+        const b = await body({ allowEmpty: true, invalidCode: 'snapshot_session_invalid' });
+        return jsonText(await buildAdmission.run(() => createSnapshot(ctx, actor, b)));
+      }
+      case 'snapshotChunk':
+        return jsonText(await chunkAdmission.run(() => snapshotChunk(ctx, actor, param, url.searchParams)));
+      case 'snapshotDelete':
+        await deleteSnapshot(ctx, actor, param);
+        return new Response(null, { status: 204 });
+      case 'health':
+      case 'status': {
+        const r = await status(lifecycle, inflight);
+        return jsonText(r.body, name === 'health' && !r.healthy ? 503 : 200);
+      }
+    }
+  }
+
+  async function handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    let path = url.pathname;
+    if (basePath) {
+      if (path !== basePath && !path.startsWith(`${basePath}/`)) return errorOf('not_found', 'not found');
+      path = path.slice(basePath.length) || '/';
+    }
+    if (request.method === 'OPTIONS') return new Response(null, { status: 204 });
+    const match = matchRoute(request.method, path);
+    if (match.kind === 'not_found') return errorOf('not_found', `no endpoint at ${path}`);
+    if (match.kind === 'method_not_allowed') {
+      const res = errorOf('method_not_allowed', `use ${match.allow.join(' or ')}`);
+      res.headers.set('Allow', match.allow.join(', '));
+      return res;
+    }
+    const { route, param } = match;
+    if (lifecycle !== 'running' && route.auth) {
+      return errorOf('service_unavailable', 'sync service is shutting down');
+    }
+    inflight++;
+    try {
+      const actor = route.auth ? await authenticate(request) : { userId: '', sourceId: '' };
+      return await dispatch(route.name, request, actor, param, url);
+    } catch (err) {
+      if (isSyncError(err)) return errorResponse(err);
+      logger.error({ err, route: route.name }, 'sync request failed');
+      return errorOf(route.failure, 'internal error');
+    } finally {
+      inflight--;
+      if (inflight === 0) for (const d of drained.splice(0)) d();
+    }
+  }
+
+  return {
+    async bootstrap() {
+      const result = await bootstrapDatabase(options.db, options.tables, { logger, now, randomUUID });
+      catalog = result.catalog;
+      for (const b of result.adopted) hub.announce(b);
+      if (watchEnabled) await hub.start();
+      const interval = options.retention?.pruneIntervalMs ?? 60_000;
+      if (interval > 0) {
+        const window = options.retention?.retainedBundlesPerUser ?? 10_000;
+        pruneTimer = setInterval(() => {
+          pruneOnce(ctx, window).catch((err: unknown) => logger.warn({ err }, 'pruning pass failed'));
+        }, interval);
+        pruneTimer.unref?.();
+      }
+    },
+    async fetch(request: Request): Promise<Response> {
+      const response = await handle(request);
+      const headers = corsHeaders(cors, request);
+      for (const [k, v] of Object.entries(headers)) response.headers.set(k, v);
+      return maybeCompress(request, response);
+    },
+    scopeManager: {
+      async execWrite(scopeId, { writerId }, fn) {
+        const r = await withinSyncBundle(ctx, { userId: scopeId, sourceId: writerId, sourceBundleId: 0 }, fn, {
+          autoInitialize: true,
+          requireChanges: true,
+          allocateSourceBundleId: true,
+        });
+        return { result: r.result, bundle: r.bundle as ServerBundle, autoInitialized: r.autoInitialized };
+      },
+    },
+    async withinSyncBundle(target, fn) {
+      const r = await withinSyncBundle(ctx, target, fn, {
+        autoInitialize: false,
+        requireChanges: false,
+        allocateSourceBundleId: false,
+      });
+      return { result: r.result, bundle: r.bundle };
+    },
+    setRetainedFloor: (userId, floor) => setRetainedFloor(ctx, userId, BigInt(floor)),
+    pruneHistory: () => pruneOnce(ctx, options.retention?.retainedBundlesPerUser ?? 10_000),
+    watchSubscriberCount: (userId: string): number => hub.countByUserId(userId),
+    async close({ timeoutMs = 10_000 } = {}) {
+      if (lifecycle === 'closed') return;
+      lifecycle = 'shutting_down';
+      if (pruneTimer) clearInterval(pruneTimer);
+      await hub.close();
+      if (inflight > 0) {
+        await Promise.race([
+          new Promise<void>((r) => drained.push(r)),
+          new Promise<void>((r) => setTimeout(r, timeoutMs).unref?.()),
+        ]);
+      }
+      lifecycle = 'closed';
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import { SyncError } from '@oversync/protocol';
+import { keySql, payloadSql } from '../bootstrap/payload-sql.js';
+import type { Actor, ServiceContext } from '../context.js';
+import { requireInitialized } from '../lifecycle/scope-gate.js';
+import { readUser } from '../lifecycle/user-state.js';
+import { qualified } from '../util/sql.js';
+import { applySourceReplacement, parseSnapshotCreate } from './source-replacement.js';
+
+function limitExceeded(dimension: string, actual: bigint, limit: number): SyncError {
+  return new SyncError('snapshot_session_limit_exceeded', `snapshot ${dimension} ${actual} exceeds the limit ${limit}`, {
+    extra: { dimension, actual: Number(actual), limit },
+  });
+}
+
+/**
+ * `POST /sync/snapshot-sessions`: freezes the user's live rows at the current bundle_seq.
+ *
+ * One REPEATABLE READ transaction reads business rows and row versions from one MVCC
+ * snapshot, so the frozen set equals the state at exactly `snapshot_bundle_seq`. Rows are
+ * materialised server-side with one INSERT … SELECT per table (no row ever visits JS),
+ * each stored as its final wire JSON with its byte length.
+ */
+export async function createSnapshot(ctx: ServiceContext, actor: Actor, body: unknown): Promise<string> {
+  const replacement = parseSnapshotCreate(body, actor.sourceId);
+  const limits = ctx.limits;
+  return ctx.writeTx(
+    async (tx) => {
+      const now = ctx.now();
+      const user = await readUser(tx, actor.userId, now);
+      requireInitialized(user);
+      if (replacement) await applySourceReplacement(tx, user.userPk, replacement);
+      await tx.query('DELETE FROM sync.snapshot_sessions WHERE user_pk = $1::int8 AND expires_at <= $2', [user.userPk, now]);
+      const { rows: counted } = await tx.query<{ n: string }>(
+        'SELECT count(*)::text AS n FROM sync.row_state WHERE user_pk = $1::int8 AND NOT deleted',
+        [user.userPk],
+      );
+      const liveRows = BigInt(counted[0]?.n ?? '0');
+      if (liveRows > BigInt(limits.max_rows_per_snapshot_session)) {
+        throw limitExceeded('row_count', liveRows, limits.max_rows_per_snapshot_session);
+      }
+      const snapshotId = ctx.randomUUID();
+      const seq = (BigInt(user.nextBundleSeq) - 1n).toString();
+      const expires = new Date(now.getTime() + limits.snapshot_session_ttl_seconds * 1000);
+      await tx.query(
+        `INSERT INTO sync.snapshot_sessions (snapshot_id, user_pk, snapshot_bundle_seq, row_count, byte_count, expires_at)
+         VALUES ($1::uuid, $2::int8, $3::int8, 0, 0, $4)`,
+        [snapshotId, user.userPk, seq, expires],
+      );
+      let offset = 0n;
+      for (const t of ctx.catalog.tables) {
+        const head = `{"key":{${JSON.stringify(t.keyColumn)}:`;
+        const tail = `,"schema":${JSON.stringify(t.schema)},"table":${JSON.stringify(t.table)}}`;
+        const res = await tx.query(
+          `INSERT INTO sync.snapshot_rows (snapshot_id, row_ordinal, byte_len, row_json)
+           SELECT $1::uuid, $2::int8 + row_number() OVER (ORDER BY x.k COLLATE "C"), octet_length(x.j), x.j
+             FROM (SELECT ${keySql(t, 'b')} AS k,
+                          $5 || to_json(${keySql(t, 'b')})::text || '},"payload":' || ${payloadSql(t, 'b')}
+                             || ',"row_version":' || rs.bundle_seq::text || $6 AS j
+                     FROM ${qualified(t.schema, t.table)} AS b
+                     JOIN sync.row_state rs ON rs.user_pk = $3::int8 AND rs.table_id = $4
+                          AND rs.key = ${keySql(t, 'b')} AND NOT rs.deleted
+                    WHERE b._sync_scope_id = $7) AS x`,
+          [snapshotId, String(offset), user.userPk, t.tableId, head, tail, actor.userId],
+        );
+        offset += BigInt(res.rowCount);
+      }
+      const { rows: totals } = await tx.query<{ n: string; bytes: string; widest: string }>(
+        `SELECT count(*)::text AS n, COALESCE(sum(byte_len), 0)::text AS bytes, COALESCE(max(byte_len), 0)::text AS widest
+           FROM sync.snapshot_rows WHERE snapshot_id = $1::uuid`,
+        [snapshotId],
+      );
+      const n = BigInt(totals[0]?.n ?? '0');
+      const bytes = BigInt(totals[0]?.bytes ?? '0');
+      const widest = BigInt(totals[0]?.widest ?? '0');
+      if (n > BigInt(limits.max_rows_per_snapshot_session)) throw limitExceeded('row_count', n, limits.max_rows_per_snapshot_session);
+      if (bytes > BigInt(limits.max_bytes_per_snapshot_session)) {
+        throw limitExceeded('byte_count', bytes, limits.max_bytes_per_snapshot_session);
+      }
+      if (widest > BigInt(limits.max_bytes_per_snapshot_row)) {
+        throw limitExceeded('row_byte_count', widest, limits.max_bytes_per_snapshot_row);
+      }
+      await tx.query(
+        'UPDATE sync.snapshot_sessions SET row_count = $2::int8, byte_count = $3::int8 WHERE snapshot_id = $1::uuid',
+        [snapshotId, String(n), String(bytes)],
+      );
+      return `{"snapshot_id":"${snapshotId}","snapshot_bundle_seq":${seq},"row_count":${n},"byte_count":${bytes},"expires_at":"${expires.toISOString()}"}`;
+    },
+    { isolation: 'repeatable read' },
+  );
+}
