@@ -115,13 +115,14 @@ export async function loadConfigFile(path: string): Promise<ServeConfig> {
 export function resolveAuthOptions(
   auth: AuthConfig,
   env: NodeJS.ProcessEnv = process.env,
+  source = 'config',
 ): JwtAuthOptions {
   const options: JwtAuthOptions = {};
   if (auth.secret !== undefined) options.secret = auth.secret;
   if (auth.secretEnv !== undefined) {
     const secret = env[auth.secretEnv];
     if (secret === undefined || secret.length === 0) {
-      throw new ConfigError('auth', [
+      throw new ConfigError(source, [
         `auth.secretEnv: environment variable ${auth.secretEnv} is not set`,
       ]);
     }

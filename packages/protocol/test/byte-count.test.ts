@@ -21,9 +21,12 @@ describe('utf8ByteLength', () => {
     expect(utf8ByteLength(text)).toBe(bytes);
   });
 
-  test.prop([fc.string({ unit: 'binary' })])('agrees with TextEncoder, lone surrogates included', (text) => {
-    expect(utf8ByteLength(text)).toBe(new TextEncoder().encode(text).length);
-  });
+  test.prop([fc.string({ unit: 'binary' })])(
+    'agrees with TextEncoder, lone surrogates included',
+    (text) => {
+      expect(utf8ByteLength(text)).toBe(new TextEncoder().encode(text).length);
+    },
+  );
 });
 
 describe('snapshotRowByteCount', () => {
@@ -39,7 +42,13 @@ describe('snapshotRowByteCount', () => {
   });
 
   it('counts UTF-8 bytes, not UTF-16 units', () => {
-    const row: SnapshotRow = { schema: 's', table: 't', key: { id: 'k' }, row_version: 1, payload: { n: 'é' } };
+    const row: SnapshotRow = {
+      schema: 's',
+      table: 't',
+      key: { id: 'k' },
+      row_version: 1,
+      payload: { n: 'é' },
+    };
     expect(snapshotRowByteCount(row)).toBe(canonicalJson(row).length + 1);
   });
 });
@@ -72,9 +81,11 @@ describe('snapshotRowJsonFromCanonicalPayload', () => {
 
   it('accepts bigint row versions and rejects unsafe numbers', () => {
     const base = { schema: 's', table: 't', keyColumn: 'id', key: 'k', payloadJson: '{}' };
-    expect(snapshotRowJsonFromCanonicalPayload({ ...base, rowVersion: 9007199254740993n })).toContain(
-      '"row_version":9007199254740993,',
+    expect(
+      snapshotRowJsonFromCanonicalPayload({ ...base, rowVersion: 9007199254740993n }),
+    ).toContain('"row_version":9007199254740993,');
+    expect(() => snapshotRowJsonFromCanonicalPayload({ ...base, rowVersion: 2 ** 60 })).toThrow(
+      RangeError,
     );
-    expect(() => snapshotRowJsonFromCanonicalPayload({ ...base, rowVersion: 2 ** 60 })).toThrow(RangeError);
   });
 });

@@ -46,7 +46,8 @@ describe('DEFAULT_BUNDLE_LIMITS', () => {
     expect(l.default_rows_per_committed_bundle_chunk).toBeLessThanOrEqual(
       l.max_rows_per_committed_bundle_chunk,
     );
-    for (const value of Object.values(l)) expect(Number.isSafeInteger(value) && value > 0).toBe(true);
+    for (const value of Object.values(l))
+      expect(Number.isSafeInteger(value) && value > 0).toBe(true);
   });
 
   it('cannot be mutated by accident', () => {

@@ -21,9 +21,12 @@ describe('sha256Hex', () => {
     expect(await sha256Hex(text)).toBe(expected);
   });
 
-  test.prop([fc.string({ unit: 'grapheme' })])('hashes the UTF-8 bytes of the text', async (text) => {
-    expect(await sha256Hex(text)).toBe(createHash('sha256').update(text, 'utf8').digest('hex'));
-  });
+  test.prop([fc.string({ unit: 'grapheme' })])(
+    'hashes the UTF-8 bytes of the text',
+    async (text) => {
+      expect(await sha256Hex(text)).toBe(createHash('sha256').update(text, 'utf8').digest('hex'));
+    },
+  );
 });
 
 const insert: PushHashRow = {
@@ -83,7 +86,14 @@ const rowArbitrary: fc.Arbitrary<BundleHashRow> = fc.record({
 describe('bundleHashInput', () => {
   it('writes ordinals and row versions as decimal strings in JCS member order', () => {
     const input = bundleHashInput([
-      { schema: 'main', table: 'users', key: { id: 'u1' }, op: 'DELETE', rowVersion: 7, payload: null },
+      {
+        schema: 'main',
+        table: 'users',
+        key: { id: 'u1' },
+        op: 'DELETE',
+        rowVersion: 7,
+        payload: null,
+      },
     ]);
     expect(input).toBe(
       '[{"key":{"id":"u1"},"op":"DELETE","payload":null,"row_ordinal":"0","row_version":"7","schema":"main","table":"users"}]',
@@ -114,14 +124,29 @@ describe('bundleHashInput', () => {
   it('rejects a non-canonical stored row version', () => {
     expect(() =>
       bundleHashInputFromCanonicalPayloads([
-        { schema: 's', table: 't', keyColumn: 'id', key: 'k', op: 'INSERT', rowVersion: '07', payloadJson: '{}' },
+        {
+          schema: 's',
+          table: 't',
+          keyColumn: 'id',
+          key: 'k',
+          op: 'INSERT',
+          rowVersion: '07',
+          payloadJson: '{}',
+        },
       ]),
     ).toThrow(RangeError);
   });
 
   it('bundleHash is the SHA-256 of the input', async () => {
     const rows: BundleHashRow[] = [
-      { schema: 'main', table: 'users', key: { id: 'u1' }, op: 'INSERT', rowVersion: '3', payload: { id: 'u1' } },
+      {
+        schema: 'main',
+        table: 'users',
+        key: { id: 'u1' },
+        op: 'INSERT',
+        rowVersion: '3',
+        payload: { id: 'u1' },
+      },
     ];
     expect(await bundleHash(rows)).toBe(await sha256Hex(bundleHashInput(rows)));
   });

@@ -22,9 +22,11 @@ import {
 
 describe('request schemas', () => {
   it('ignore unknown members', () => {
-    expect(v.parse(ConnectRequestSchema, { has_local_pending_rows: true, source_id: 'x' })).toEqual({
-      has_local_pending_rows: true,
-    });
+    expect(v.parse(ConnectRequestSchema, { has_local_pending_rows: true, source_id: 'x' })).toEqual(
+      {
+        has_local_pending_rows: true,
+      },
+    );
     expect(v.parse(ConnectRequestSchema, {})).toEqual({});
   });
 
@@ -34,26 +36,38 @@ describe('request schemas', () => {
     ['a numeric string', '7'],
     ['null', null],
   ])('reject %s where an integer is required', (_label, value) => {
-    expect(v.is(PushSessionCreateRequestSchema, { source_bundle_id: value, planned_row_count: 1 })).toBe(
-      false,
-    );
+    expect(
+      v.is(PushSessionCreateRequestSchema, { source_bundle_id: value, planned_row_count: 1 }),
+    ).toBe(false);
     expect(v.is(PushSessionChunkRequestSchema, { start_row_ordinal: value, rows: [] })).toBe(false);
   });
 
   it('leave range checks to the server (negative values decode)', () => {
-    expect(v.is(PushSessionCreateRequestSchema, { source_bundle_id: 0, planned_row_count: -1 })).toBe(
-      true,
-    );
+    expect(
+      v.is(PushSessionCreateRequestSchema, { source_bundle_id: 0, planned_row_count: -1 }),
+    ).toBe(true);
   });
 
   it('keep an absent push row payload distinct from null', () => {
-    const row = { schema: 'main', table: 'users', key: { id: 'u1' }, op: 'DELETE', base_row_version: 3 };
+    const row = {
+      schema: 'main',
+      table: 'users',
+      key: { id: 'u1' },
+      op: 'DELETE',
+      base_row_version: 3,
+    };
     expect('payload' in v.parse(PushRowSchema, row)).toBe(false);
     expect(v.parse(PushRowSchema, { ...row, payload: null }).payload).toBeNull();
   });
 
   it('keep non-string key values for a precise server message', () => {
-    const row = { schema: 'main', table: 'users', key: { id: 7 }, op: 'insert', base_row_version: 0 };
+    const row = {
+      schema: 'main',
+      table: 'users',
+      key: { id: 7 },
+      op: 'insert',
+      base_row_version: 0,
+    };
     expect(v.parse(PushRowSchema, row).key).toEqual({ id: 7 });
   });
 });
@@ -63,7 +77,9 @@ describe('SnapshotSessionCreateRequestSchema', () => {
 
   it('accepts a plain and a replacement body', () => {
     expect(v.parse(SnapshotSessionCreateRequestSchema, {})).toEqual({});
-    expect(v.parse(SnapshotSessionCreateRequestSchema, { source_replacement: replacement })).toEqual({
+    expect(
+      v.parse(SnapshotSessionCreateRequestSchema, { source_replacement: replacement }),
+    ).toEqual({
       source_replacement: replacement,
     });
   });
@@ -72,7 +88,10 @@ describe('SnapshotSessionCreateRequestSchema', () => {
     ['an unknown top-level member', { source_id: 'x' }],
     ['an unknown nested member', { source_replacement: { ...replacement, extra: 1 } }],
     ['an unknown reason', { source_replacement: { ...replacement, reason: 'bored' } }],
-    ['a missing new_source_id', { source_replacement: { previous_source_id: 'a', reason: 'history_pruned' } }],
+    [
+      'a missing new_source_id',
+      { source_replacement: { previous_source_id: 'a', reason: 'history_pruned' } },
+    ],
     ['null', null],
   ])('rejects %s', (_label, body) => {
     expect(v.is(SnapshotSessionCreateRequestSchema, body)).toBe(false);
@@ -103,9 +122,14 @@ describe('CapabilitiesResponseSchema', () => {
   ])('requires bundle_limits.%s', (member) => {
     const limits: Record<string, number> = { ...DEFAULT_BUNDLE_LIMITS };
     delete limits[member];
-    expect(v.is(CapabilitiesResponseSchema, { ...CAPABILITIES, bundle_limits: limits })).toBe(false);
+    expect(v.is(CapabilitiesResponseSchema, { ...CAPABILITIES, bundle_limits: limits })).toBe(
+      false,
+    );
     expect(
-      v.is(CapabilitiesResponseSchema, { ...CAPABILITIES, bundle_limits: { ...limits, [member]: 0 } }),
+      v.is(CapabilitiesResponseSchema, {
+        ...CAPABILITIES,
+        bundle_limits: { ...limits, [member]: 0 },
+      }),
     ).toBe(false);
   });
 
@@ -117,13 +141,15 @@ describe('CapabilitiesResponseSchema', () => {
   it('requires registered_table_specs and boolean features', () => {
     const { registered_table_specs: _drop, ...withoutSpecs } = CAPABILITIES;
     expect(v.is(CapabilitiesResponseSchema, withoutSpecs)).toBe(false);
-    expect(v.is(CapabilitiesResponseSchema, { ...CAPABILITIES, features: { x: 'yes' } })).toBe(false);
+    expect(v.is(CapabilitiesResponseSchema, { ...CAPABILITIES, features: { x: 'yes' } })).toBe(
+      false,
+    );
   });
 });
 
 describe('response schemas', () => {
   const hash = 'a'.repeat(64);
-  const pushId = '11111111-1111-4111-8111-111111111111';
+  const pushId = 'abcdef01-1111-4111-8111-111111111111';
 
   it('require canonical tokens from the server', () => {
     const staging = {
@@ -134,16 +160,16 @@ describe('response schemas', () => {
       canonical_request_hash: hash,
     };
     expect(v.is(PushSessionCreateResponseSchema, staging)).toBe(true);
-    expect(v.is(PushSessionCreateResponseSchema, { ...staging, push_id: pushId.toUpperCase() })).toBe(
-      false,
-    );
-    expect(v.is(PushSessionCreateResponseSchema, { ...staging, canonical_request_hash: 'A'.repeat(64) })).toBe(
-      false,
-    );
+    expect(
+      v.is(PushSessionCreateResponseSchema, { ...staging, push_id: pushId.toUpperCase() }),
+    ).toBe(false);
+    expect(
+      v.is(PushSessionCreateResponseSchema, { ...staging, canonical_request_hash: 'A'.repeat(64) }),
+    ).toBe(false);
     expect(v.is(PushSessionCreateResponseSchema, { ...staging, status: 'pending' })).toBe(false);
-    expect(v.is(ConnectResponseSchema, { resolution: 'initialize_local', initialization_id: 'abc' })).toBe(
-      false,
-    );
+    expect(
+      v.is(ConnectResponseSchema, { resolution: 'initialize_local', initialization_id: 'abc' }),
+    ).toBe(false);
   });
 
   it('accept DELETE bundle rows with a null or absent payload', () => {
@@ -169,8 +195,12 @@ describe('response schemas', () => {
     expect(v.is(SnapshotChunkResponseSchema, withoutBytes)).toBe(false);
     const row = { schema: 'main', table: 'users', key: { id: 'u' }, row_version: 1, payload: {} };
     expect(v.is(SnapshotChunkResponseSchema, { ...chunk, rows: [row] })).toBe(true);
-    expect(v.is(SnapshotChunkResponseSchema, { ...chunk, rows: [{ ...row, op: 'INSERT' }] })).toBe(false);
-    expect(v.is(SnapshotChunkResponseSchema, { ...chunk, rows: [{ ...row, payload: null }] })).toBe(false);
+    expect(v.is(SnapshotChunkResponseSchema, { ...chunk, rows: [{ ...row, op: 'INSERT' }] })).toBe(
+      false,
+    );
+    expect(v.is(SnapshotChunkResponseSchema, { ...chunk, rows: [{ ...row, payload: null }] })).toBe(
+      false,
+    );
   });
 
   it('require snapshot session byte_count and an RFC 3339 expiry', () => {
@@ -182,7 +212,9 @@ describe('response schemas', () => {
       expires_at: '2026-03-22T12:30:00.123456789Z',
     };
     expect(v.is(SnapshotSessionSchema, session)).toBe(true);
-    expect(v.is(SnapshotSessionSchema, { ...session, expires_at: '2026-03-22T12:30:00+02:00' })).toBe(true);
+    expect(
+      v.is(SnapshotSessionSchema, { ...session, expires_at: '2026-03-22T12:30:00+02:00' }),
+    ).toBe(true);
     expect(v.is(SnapshotSessionSchema, { ...session, expires_at: 'not-a-timestamp' })).toBe(false);
     const { byte_count: _drop, ...withoutBytes } = session;
     expect(v.is(SnapshotSessionSchema, withoutBytes)).toBe(false);

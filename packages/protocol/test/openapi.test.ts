@@ -69,7 +69,9 @@ describe('buildOpenApiDocument', () => {
   });
 
   it('has no other paths', () => {
-    expect(Object.keys(doc.paths).sort()).toEqual([...new Set(endpoints.map((e) => e.path))].sort());
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      [...new Set(endpoints.map((e) => e.path))].sort(),
+    );
   });
 
   it('resolves every schema reference to a component', () => {
@@ -84,7 +86,10 @@ describe('buildOpenApiDocument', () => {
   });
 
   it('documents the source header and the body of a conflict', () => {
-    expect(doc.components.parameters.SourceId).toMatchObject({ name: SOURCE_ID_HEADER, in: 'header' });
+    expect(doc.components.parameters.SourceId).toMatchObject({
+      name: SOURCE_ID_HEADER,
+      in: 'header',
+    });
     const commit = doc.paths['/sync/push-sessions/{push_id}/commit']?.post as {
       responses: Record<string, { content: { 'application/json': { schema: unknown } } }>;
     };

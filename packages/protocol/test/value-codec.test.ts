@@ -13,7 +13,16 @@ import {
   type WireFamily,
 } from '../src/index.js';
 
-const FAMILIES: WireFamily[] = ['integer', 'decimal', 'float', 'boolean', 'text', 'blob', 'uuid', 'json'];
+const FAMILIES: WireFamily[] = [
+  'integer',
+  'decimal',
+  'float',
+  'boolean',
+  'text',
+  'blob',
+  'uuid',
+  'json',
+];
 
 describe('validateWireValue', () => {
   it.each(FAMILIES)('reports null as wrong_type for %s (nullability is the caller’s)', (family) => {

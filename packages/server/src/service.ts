@@ -64,7 +64,11 @@ export interface SyncServiceOptions {
   /** Largest accepted request body. @default 33554432 (32 MiB) */
   maxBodyBytes?: number;
   /** Bundle-change watch. @default { enabled: true, heartbeatMs: 25000 } */
-  watch?: { enabled?: boolean; heartbeatMs?: number; allowed?: (actor: Actor) => boolean | Promise<boolean> };
+  watch?: {
+    enabled?: boolean;
+    heartbeatMs?: number;
+    allowed?: (actor: Actor) => boolean | Promise<boolean>;
+  };
   /** Overrides of the advertised and enforced limits. */
   limits?: Partial<BundleLimits>;
   /** Retained history per user and how often the pruning job runs (0 disables the job). @default { retainedBundlesPerUser: 10000, pruneIntervalMs: 60000 } */
@@ -113,7 +117,10 @@ export interface SyncService {
     fn: (tx: Queryable) => Promise<T>,
   ): Promise<{ result: T; bundle: ServerBundle | null }>;
   /** Moves a user's retained floor (and deletes older bundles). */
-  setRetainedFloor(userId: string, floor: bigint | number | string): Promise<{ found: boolean; floor: string }>;
+  setRetainedFloor(
+    userId: string,
+    floor: bigint | number | string,
+  ): Promise<{ found: boolean; floor: string }>;
   /** Runs one pass of the retention job now. */
   pruneHistory(): Promise<{ users: number }>;
   /** Open watch streams of a user in this process. */
@@ -153,10 +160,19 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
   let inflight = 0;
   const drained: (() => void)[] = [];
   let pruneTimer: ReturnType<typeof setInterval> | undefined;
-  const buildAdmission = new Admission(limits.max_concurrent_snapshot_builds, 'snapshot_build_capacity');
-  const chunkAdmission = new Admission(limits.max_concurrent_snapshot_chunk_requests, 'snapshot_chunk_capacity');
+  const buildAdmission = new Admission(
+    limits.max_concurrent_snapshot_builds,
+    'snapshot_build_capacity',
+  );
+  const chunkAdmission = new Admission(
+    limits.max_concurrent_snapshot_chunk_requests,
+    'snapshot_chunk_capacity',
+  );
 
-  async function writeTx<T>(fn: (tx: Queryable) => Promise<T>, txOptions?: Parameters<SyncDatabase['transaction']>[1]): Promise<T> {
+  async function writeTx<T>(
+    fn: (tx: Queryable) => Promise<T>,
+    txOptions?: Parameters<SyncDatabase['transaction']>[1],
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await options.db.transaction(fn, txOptions);
@@ -211,14 +227,19 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
   const status = createStatusReporter(ctx, features);
 
   async function capabilities(actor: Actor): Promise<string> {
-    const watchAllowed = watchEnabled && (options.watch?.allowed ? await options.watch.allowed(actor) : true);
+    const watchAllowed =
+      watchEnabled && (options.watch?.allowed ? await options.watch.allowed(actor) : true);
     const tables = ctx.catalog.tables;
     return JSON.stringify({
       protocol_version: PROTOCOL_VERSION,
       schema_version: ctx.schemaVersion,
       app_name: ctx.appName,
       registered_tables: tables.map((t) => `${t.schema}.${t.table}`),
-      registered_table_specs: tables.map((t) => ({ schema: t.schema, table: t.table, sync_key_columns: [t.keyColumn] })),
+      registered_table_specs: tables.map((t) => ({
+        schema: t.schema,
+        table: t.table,
+        sync_key_columns: [t.keyColumn],
+      })),
       features: { ...features, bundle_change_watch: watchAllowed },
       bundle_limits: limits,
     });
@@ -236,14 +257,24 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
       throw new SyncError('authentication_failed', 'authentication failed');
     }
     const source = request.headers.get(SOURCE_ID_HEADER)?.trim() ?? '';
-    if (source === '') throw new SyncError('invalid_request', `${SOURCE_ID_HEADER} header is required`);
+    if (source === '')
+      throw new SyncError('invalid_request', `${SOURCE_ID_HEADER} header is required`);
     if (!isValidSourceId(source)) {
-      throw new SyncError('invalid_request', `${SOURCE_ID_HEADER} must be 1-255 visible ASCII characters`);
+      throw new SyncError(
+        'invalid_request',
+        `${SOURCE_ID_HEADER} must be 1-255 visible ASCII characters`,
+      );
     }
     return { userId: userId.trim(), sourceId: source };
   }
 
-  async function dispatch(name: RouteName, request: Request, actor: Actor, param: string, url: URL): Promise<Response> {
+  async function dispatch(
+    name: RouteName,
+    request: Request,
+    actor: Actor,
+    param: string,
+    url: URL,
+  ): Promise<Response> {
     const body = (o?: Parameters<typeof readJsonBody>[2]) => readJsonBody(request, maxBodyBytes, o);
     switch (name) {
       case 'capabilities':
@@ -265,12 +296,19 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
         return jsonText(await pull(ctx, actor, url.searchParams));
       case 'watch': {
         if (watchEnabled && options.watch?.allowed && !(await options.watch.allowed(actor))) {
-          throw new SyncError('bundle_change_watch_forbidden', 'bundle change watch is forbidden for this actor');
+          throw new SyncError(
+            'bundle_change_watch_forbidden',
+            'bundle change watch is forbidden for this actor',
+          );
         }
         const stream = await openWatch(ctx, actor, url.searchParams, request.signal, heartbeatMs);
         return new Response(stream, {
           status: 200,
-          headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
+          headers: {
+            'content-type': 'text/event-stream',
+            'cache-control': 'no-cache',
+            'x-accel-buffering': 'no',
+          },
         });
       }
       case 'snapshotCreate': {
@@ -278,7 +316,9 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
         return jsonText(await buildAdmission.run(() => createSnapshot(ctx, actor, b)));
       }
       case 'snapshotChunk':
-        return jsonText(await chunkAdmission.run(() => snapshotChunk(ctx, actor, param, url.searchParams)));
+        return jsonText(
+          await chunkAdmission.run(() => snapshotChunk(ctx, actor, param, url.searchParams)),
+        );
       case 'snapshotDelete':
         await deleteSnapshot(ctx, actor, param);
         return new Response(null, { status: 204 });
@@ -294,7 +334,8 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
     const url = new URL(request.url);
     let path = url.pathname;
     if (basePath) {
-      if (path !== basePath && !path.startsWith(`${basePath}/`)) return errorOf('not_found', 'not found');
+      if (path !== basePath && !path.startsWith(`${basePath}/`))
+        return errorOf('not_found', 'not found');
       path = path.slice(basePath.length) || '/';
     }
     if (request.method === 'OPTIONS') return new Response(null, { status: 204 });
@@ -325,7 +366,11 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
 
   return {
     async bootstrap() {
-      const result = await bootstrapDatabase(options.db, options.tables, { logger, now, randomUUID });
+      const result = await bootstrapDatabase(options.db, options.tables, {
+        logger,
+        now,
+        randomUUID,
+      });
       catalog = result.catalog;
       for (const b of result.adopted) hub.announce(b);
       if (watchEnabled) await hub.start();
@@ -333,7 +378,9 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
       if (interval > 0) {
         const window = options.retention?.retainedBundlesPerUser ?? 10_000;
         pruneTimer = setInterval(() => {
-          pruneOnce(ctx, window).catch((err: unknown) => logger.warn({ err }, 'pruning pass failed'));
+          pruneOnce(ctx, window).catch((err: unknown) =>
+            logger.warn({ err }, 'pruning pass failed'),
+          );
         }, interval);
         pruneTimer.unref?.();
       }
@@ -346,12 +393,21 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
     },
     scopeManager: {
       async execWrite(scopeId, { writerId }, fn) {
-        const r = await withinSyncBundle(ctx, { userId: scopeId, sourceId: writerId, sourceBundleId: 0 }, fn, {
-          autoInitialize: true,
-          requireChanges: true,
-          allocateSourceBundleId: true,
-        });
-        return { result: r.result, bundle: r.bundle as ServerBundle, autoInitialized: r.autoInitialized };
+        const r = await withinSyncBundle(
+          ctx,
+          { userId: scopeId, sourceId: writerId, sourceBundleId: 0 },
+          fn,
+          {
+            autoInitialize: true,
+            requireChanges: true,
+            allocateSourceBundleId: true,
+          },
+        );
+        return {
+          result: r.result,
+          bundle: r.bundle as ServerBundle,
+          autoInitialized: r.autoInitialized,
+        };
       },
     },
     async withinSyncBundle(target, fn) {

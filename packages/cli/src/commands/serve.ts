@@ -29,7 +29,11 @@ export interface ServeHandle {
 export async function startServe(options: ServeOptions): Promise<ServeHandle> {
   const logger = options.logger ?? createLogger();
   const config = await loadConfigFile(options.configPath);
-  const authOptions = resolveAuthOptions(config.auth, options.env ?? process.env);
+  const authOptions = resolveAuthOptions(
+    config.auth,
+    options.env ?? process.env,
+    options.configPath,
+  );
   const db = createPgDatabase({ connectionString: options.databaseUrl });
   const service = createSyncService({
     db,

@@ -33,7 +33,10 @@ export async function adoptExistingRows(
     );
     for (const r of rows) {
       let list = byUser.get(r.scope);
-      if (!list) byUser.set(r.scope, (list = []));
+      if (!list) {
+        list = [];
+        byUser.set(r.scope, list);
+      }
       list.push({ tableId: t.tableId, op: OP_INSERT, key: r.key, payload: r.payload });
     }
   }
@@ -42,15 +45,21 @@ export async function adoptExistingRows(
     const user = await lockUser(tx, userId, now);
     const sourceId = `${ADOPTION_SOURCE_PREFIX}${randomUUID()}`;
     out.push(
-      await writeBundle(tx, catalog, {
-        userPk: user.userPk,
-        bundleSeq: user.nextBundleSeq,
-        sourceId,
-        sourceBundleId: '1',
-        requestHash: null,
-      }, effects),
+      await writeBundle(
+        tx,
+        catalog,
+        {
+          userPk: user.userPk,
+          bundleSeq: user.nextBundleSeq,
+          sourceId,
+          sourceBundleId: '1',
+          requestHash: null,
+        },
+        effects,
+      ),
     );
-    if (user.scopeState !== SCOPE_INITIALIZED) await markInitialized(tx, user.userPk, sourceId, now);
+    if (user.scopeState !== SCOPE_INITIALIZED)
+      await markInitialized(tx, user.userPk, sourceId, now);
   }
   return out;
 }

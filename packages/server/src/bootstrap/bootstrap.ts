@@ -1,11 +1,20 @@
 import type { CommittedBundle } from '../capture/bundle-writer.js';
 import type { SyncDatabase } from '../db/sync-database.js';
-import { SYNC_LAYOUT_NAME, SYNC_LAYOUT_VERSION, SYNC_SCHEMA_SQL } from '../schema/sync-schema-sql.js';
+import {
+  SYNC_LAYOUT_NAME,
+  SYNC_LAYOUT_VERSION,
+  SYNC_SCHEMA_SQL,
+} from '../schema/sync-schema-sql.js';
 import type { Logger } from '../util/logger.js';
 import { adoptExistingRows } from './adoption.js';
 import { Catalog } from './catalog.js';
 import type { RegisteredTable, TableInfo } from './table-info.js';
-import { captureFunctionsSql, createTriggersSql, dropTriggersSql, TRIGGER_NAMES } from './triggers-sql.js';
+import {
+  captureFunctionsSql,
+  createTriggersSql,
+  dropTriggersSql,
+  TRIGGER_NAMES,
+} from './triggers-sql.js';
 import { TableValidationError, validateTables } from './validate-tables.js';
 
 /** Advisory lock key pair ("oversync", bootstrap) so boots of several processes serialise. */
@@ -31,7 +40,9 @@ export async function bootstrapDatabase(
   if (validated.violations.length > 0) throw new TableValidationError(validated.violations);
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1, $2)', [...BOOT_LOCK]);
-    const { rows: present } = await tx.query<{ meta: boolean }>(`SELECT to_regclass('sync.meta') IS NOT NULL AS meta`);
+    const { rows: present } = await tx.query<{ meta: boolean }>(
+      `SELECT to_regclass('sync.meta') IS NOT NULL AS meta`,
+    );
     if (present[0]?.meta) {
       const { rows } = await tx.query<{ layout_name: string; layout_version: number }>(
         'SELECT layout_name, layout_version FROM sync.meta',
@@ -55,12 +66,16 @@ export async function bootstrapDatabase(
       table_name: string;
       sync_key_column: string;
       active: boolean;
-    }>('SELECT table_id, schema_name, table_name, sync_key_column, active FROM sync.table_catalog ORDER BY table_id');
+    }>(
+      'SELECT table_id, schema_name, table_name, sync_key_column, active FROM sync.table_catalog ORDER BY table_id',
+    );
     let nextId = known.reduce((m, k) => Math.max(m, k.table_id), 0) + 1;
     const infos: TableInfo[] = [];
     const fresh: TableInfo[] = [];
     const violations: string[] = [];
-    for (const v of [...validated.tables].sort((a, b) => (`${a.schema}.${a.table}` < `${b.schema}.${b.table}` ? -1 : 1))) {
+    for (const v of [...validated.tables].sort((a, b) =>
+      `${a.schema}.${a.table}` < `${b.schema}.${b.table}` ? -1 : 1,
+    )) {
       const k = known.find((x) => x.schema_name === v.schema && x.table_name === v.table);
       if (k && k.sync_key_column !== v.keyColumn) {
         violations.push(
@@ -80,17 +95,25 @@ export async function bootstrapDatabase(
       } else if (!k.active) {
         // Re-registered: rows written while it was unregistered have no sync state yet.
         fresh.push(info);
-        await tx.query('UPDATE sync.table_catalog SET active = true WHERE table_id = $1', [info.tableId]);
+        await tx.query('UPDATE sync.table_catalog SET active = true WHERE table_id = $1', [
+          info.tableId,
+        ]);
       }
     }
     if (violations.length > 0) throw new TableValidationError(violations);
     for (const k of known) {
       if (k.active && !infos.some((i) => i.tableId === k.table_id)) {
-        options.logger.warn({ table: `${k.schema_name}.${k.table_name}` }, 'table no longer registered; removing its triggers');
-        await tx.query('UPDATE sync.table_catalog SET active = false WHERE table_id = $1', [k.table_id]);
-        const { rows: exists } = await tx.query<{ r: string | null }>('SELECT to_regclass($1)::text AS r', [
-          `"${k.schema_name}"."${k.table_name}"`,
+        options.logger.warn(
+          { table: `${k.schema_name}.${k.table_name}` },
+          'table no longer registered; removing its triggers',
+        );
+        await tx.query('UPDATE sync.table_catalog SET active = false WHERE table_id = $1', [
+          k.table_id,
         ]);
+        const { rows: exists } = await tx.query<{ r: string | null }>(
+          'SELECT to_regclass($1)::text AS r',
+          [`"${k.schema_name}"."${k.table_name}"`],
+        );
         if (exists[0]?.r) await tx.exec(dropTriggersSql(k.schema_name, k.table_name));
       }
     }
@@ -105,7 +128,11 @@ export async function bootstrapDatabase(
     }
     const catalog = new Catalog(infos);
     const adopted = await adoptExistingRows(tx, catalog, fresh, options.now(), options.randomUUID);
-    if (adopted.length > 0) options.logger.info({ bundles: adopted.length }, 'adopted pre-existing rows as baseline bundles');
+    if (adopted.length > 0)
+      options.logger.info(
+        { bundles: adopted.length },
+        'adopted pre-existing rows as baseline bundles',
+      );
     return { catalog, adopted };
   });
 }

@@ -105,5 +105,9 @@ export async function introspect(
       ORDER BY 1, 2, 3`,
     params,
   );
-  return { columns: columns.rows, uniqueIndexes: uniqueIndexes.rows, foreignKeys: foreignKeys.rows };
+  return {
+    columns: columns.rows,
+    uniqueIndexes: uniqueIndexes.rows,
+    foreignKeys: foreignKeys.rows,
+  };
 }

@@ -57,7 +57,9 @@ export async function validateTables(
     }
     seen.add(name);
     if (typeof t.syncKeyColumn !== 'string' || !IDENT.test(t.syncKeyColumn)) {
-      violations.push(`${name}: syncKeyColumn must be exactly one column name matching ^[a-z0-9_]+$`);
+      violations.push(
+        `${name}: syncKeyColumn must be exactly one column name matching ^[a-z0-9_]+$`,
+      );
       continue;
     }
     if (t.syncKeyColumn === SCOPE_COLUMN) {
@@ -99,23 +101,31 @@ function checkTable(
   if (!key) violations.push(`${name}: sync key column ${t.syncKeyColumn} does not exist`);
   else {
     if (key.type !== 'uuid' && key.type !== 'text') {
-      violations.push(`${name}: sync key column ${t.syncKeyColumn} must be uuid or text, not ${key.type}`);
+      violations.push(
+        `${name}: sync key column ${t.syncKeyColumn} must be uuid or text, not ${key.type}`,
+      );
     }
-    if (!key.notNull) violations.push(`${name}: sync key column ${t.syncKeyColumn} must be NOT NULL`);
-    if (key.generated) violations.push(`${name}: sync key column ${t.syncKeyColumn} may not be generated`);
+    if (!key.notNull)
+      violations.push(`${name}: sync key column ${t.syncKeyColumn} must be NOT NULL`);
+    if (key.generated)
+      violations.push(`${name}: sync key column ${t.syncKeyColumn} may not be generated`);
   }
   for (const c of cols) {
     if (!IDENT.test(c.name)) violations.push(`${name}: column "${c.name}" must match ^[a-z0-9_]+$`);
   }
   const uniques = info.uniqueIndexes.filter((i) => i.schema === t.schema && i.table === t.table);
   if (uniques.length === 0) {
-    violations.push(`${name}: needs a unique index or primary key on (${SCOPE_COLUMN}, ${t.syncKeyColumn})`);
+    violations.push(
+      `${name}: needs a unique index or primary key on (${SCOPE_COLUMN}, ${t.syncKeyColumn})`,
+    );
   }
   for (const u of uniques) {
     if (u.partial) violations.push(`${name}: unique index ${u.name} may not be partial`);
     if (u.expression) violations.push(`${name}: unique index ${u.name} may not use expressions`);
     if (u.columns[0] !== SCOPE_COLUMN) {
-      violations.push(`${name}: unique index ${u.name} must start with ${SCOPE_COLUMN} (rows are unique per user)`);
+      violations.push(
+        `${name}: unique index ${u.name} must start with ${SCOPE_COLUMN} (rows are unique per user)`,
+      );
     }
   }
   if (
@@ -129,7 +139,9 @@ function checkTable(
         u.columns[1] === t.syncKeyColumn,
     )
   ) {
-    violations.push(`${name}: needs a unique index exactly on (${SCOPE_COLUMN}, ${t.syncKeyColumn})`);
+    violations.push(
+      `${name}: needs a unique index exactly on (${SCOPE_COLUMN}, ${t.syncKeyColumn})`,
+    );
   }
   for (const fk of info.foreignKeys.filter((f) => f.schema === t.schema && f.table === t.table)) {
     const target = `${fk.refSchema}.${fk.refTable}`;
@@ -156,7 +168,10 @@ function checkTable(
       ['ON DELETE', fk.deleteAction],
       ['ON UPDATE', fk.updateAction],
     ] as const) {
-      if ((action === 'n' || action === 'd') && !(label === 'ON DELETE' && fk.deleteSetColumns.length > 0)) {
+      if (
+        (action === 'n' || action === 'd') &&
+        !(label === 'ON DELETE' && fk.deleteSetColumns.length > 0)
+      ) {
         violations.push(
           `${where}: ${label} SET NULL/SET DEFAULT would also clear ${SCOPE_COLUMN}; use ON DELETE SET NULL (<column>) (PostgreSQL 15+)`,
         );

@@ -15,12 +15,21 @@ export function mapBusinessError(err: unknown, code: ErrorCode): unknown {
   const state = sqlState(err);
   if (!state) return err;
   if (CLIENT_CLASSES.includes(state.slice(0, 2)) || state === 'P0001' || state === 'OVS02') {
-    const e = err as { message?: string; constraint?: string; table?: string; column?: string; detail?: string };
+    const e = err as {
+      message?: string;
+      constraint?: string;
+      table?: string;
+      column?: string;
+      detail?: string;
+    };
     const extra: Record<string, unknown> = { sqlstate: state };
     if (e.constraint) extra.constraint = e.constraint;
     if (e.table) extra.table = e.table;
     if (e.column) extra.column = e.column;
-    return new SyncError(code, `rejected by the database: ${e.message ?? state}`, { extra, cause: err });
+    return new SyncError(code, `rejected by the database: ${e.message ?? state}`, {
+      extra,
+      cause: err,
+    });
   }
   return err;
 }

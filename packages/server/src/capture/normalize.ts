@@ -32,7 +32,10 @@ export interface BundleEffect {
  * with the last image. Effects keep the order in which each row was first touched.
  */
 export function normalizeCaptured(events: readonly CapturedEvent[]): BundleEffect[] {
-  const byRow = new Map<string, { tableId: number; key: string; first: OpCode; last: OpCode; payload: string | null }>();
+  const byRow = new Map<
+    string,
+    { tableId: number; key: string; first: OpCode; last: OpCode; payload: string | null }
+  >();
   for (const e of events) {
     const id = `${e.tableId}\u0000${e.key}`;
     const seen = byRow.get(id);
@@ -40,14 +43,22 @@ export function normalizeCaptured(events: readonly CapturedEvent[]): BundleEffec
       seen.last = e.op;
       seen.payload = e.payload;
     } else {
-      byRow.set(id, { tableId: e.tableId, key: e.key, first: e.op, last: e.op, payload: e.payload });
+      byRow.set(id, {
+        tableId: e.tableId,
+        key: e.key,
+        first: e.op,
+        last: e.op,
+        payload: e.payload,
+      });
     }
   }
   const out: BundleEffect[] = [];
   for (const r of byRow.values()) {
     if (r.first === OP_INSERT && r.last === OP_DELETE) continue;
-    if (r.last === OP_DELETE) out.push({ tableId: r.tableId, op: OP_DELETE, key: r.key, payload: null });
-    else if (r.first === OP_INSERT) out.push({ tableId: r.tableId, op: OP_INSERT, key: r.key, payload: r.payload });
+    if (r.last === OP_DELETE)
+      out.push({ tableId: r.tableId, op: OP_DELETE, key: r.key, payload: null });
+    else if (r.first === OP_INSERT)
+      out.push({ tableId: r.tableId, op: OP_INSERT, key: r.key, payload: r.payload });
     else out.push({ tableId: r.tableId, op: OP_UPDATE, key: r.key, payload: r.payload });
   }
   return out;

@@ -1,11 +1,11 @@
 import pg from 'pg';
 import type { Logger } from '../util/logger.js';
-import { quoteIdent } from '../util/sql.js';
 import { noopLogger } from '../util/logger.js';
+import { quoteIdent } from '../util/sql.js';
 import {
   beginStatement,
-  type QueryResult,
   type Queryable,
+  type QueryResult,
   type SyncDatabase,
   type TransactionOptions,
 } from './sync-database.js';
@@ -61,7 +61,11 @@ export function createPgDatabase(options: PgDatabaseOptions): SyncDatabase {
   });
 
   async function connectListener(): Promise<void> {
-    const client = new pg.Client({ connectionString: options.connectionString });
+    const client = new pg.Client(
+      options.connectionString === undefined
+        ? (pool as unknown as { options: pg.ClientConfig }).options
+        : { connectionString: options.connectionString },
+    );
     client.on('notification', (msg) => {
       const set = listeners.get(msg.channel);
       if (set) for (const cb of set) cb(msg.payload ?? '');
@@ -116,9 +120,6 @@ export function createPgDatabase(options: PgDatabaseOptions): SyncDatabase {
       }
     },
     async listen(channel: string, onPayload: (payload: string) => void) {
-      if (options.connectionString === undefined) {
-        throw new Error('listen needs connectionString (a dedicated connection is opened for it)');
-      }
       let set = listeners.get(channel);
       const isNew = set === undefined;
       if (!set) {

@@ -1,4 +1,4 @@
-import type { QueryResult, Queryable, SyncDatabase, TransactionOptions } from './sync-database.js';
+import type { Queryable, QueryResult, SyncDatabase, TransactionOptions } from './sync-database.js';
 
 /** The part of a PGlite instance (or transaction) we use, declared structurally. */
 export interface PGliteQueryableLike {

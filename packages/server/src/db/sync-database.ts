@@ -21,7 +21,10 @@ export interface Queryable {
    * const { rows } = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM sync.bundle_log');
    * ```
    */
-  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  query<R = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+  ): Promise<QueryResult<R>>;
   /** Runs several `;`-separated statements without parameters. */
   exec(sql: string): Promise<void>;
 }

@@ -7,7 +7,10 @@ import { SyncError } from '@oversync/protocol';
 export async function readJsonBody(
   request: Request,
   maxBytes: number,
-  options: { allowEmpty?: boolean; invalidCode?: 'invalid_request' | 'snapshot_session_invalid' } = {},
+  options: {
+    allowEmpty?: boolean;
+    invalidCode?: 'invalid_request' | 'snapshot_session_invalid';
+  } = {},
 ): Promise<unknown> {
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBytes) {

@@ -18,11 +18,13 @@ export function acceptsGzip(request: Request): boolean {
 export async function maybeCompress(request: Request, response: Response): Promise<Response> {
   if (!acceptsGzip(request) || response.body === null) return response;
   const type = response.headers.get('content-type') ?? '';
-  if (!type.startsWith('application/json') || response.headers.has('content-encoding')) return response;
+  if (!type.startsWith('application/json') || response.headers.has('content-encoding'))
+    return response;
   const bytes = new Uint8Array(await response.arrayBuffer());
   const headers = new Headers(response.headers);
   headers.append('Vary', 'Accept-Encoding');
-  if (bytes.byteLength < MIN_BYTES) return new Response(bytes, { status: response.status, headers });
+  if (bytes.byteLength < MIN_BYTES)
+    return new Response(bytes, { status: response.status, headers });
   const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream('gzip'));
   headers.set('Content-Encoding', 'gzip');
   headers.delete('content-length');

@@ -1,8 +1,15 @@
 import { type ErrorCode, SyncError } from '@oversync/protocol';
 
 /** A JSON response from already-serialised text. */
-export function jsonText(text: string, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(text, { status, headers: { 'content-type': 'application/json', ...headers } });
+export function jsonText(
+  text: string,
+  status = 200,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(text, {
+    status,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
 }
 
 /** The protocol error body for a {@link SyncError}. */

@@ -1,11 +1,6 @@
 import { SyncError } from '@oversync/protocol';
 import type { Actor, ServiceContext } from '../context.js';
-import {
-  lockUser,
-  markInitialized,
-  SCOPE_INITIALIZED,
-  SCOPE_INITIALIZING,
-} from './user-state.js';
+import { lockUser, markInitialized, SCOPE_INITIALIZED, SCOPE_INITIALIZING } from './user-state.js';
 
 /** The connect answer. */
 export type ConnectResult =
@@ -25,7 +20,11 @@ export type ConnectResult =
  * | INITIALIZING by this source | no | initialize_empty, scope INITIALIZED |
  * | INITIALIZING by another source | any | retry_later until the lease lapses |
  */
-export async function connect(ctx: ServiceContext, actor: Actor, body: unknown): Promise<ConnectResult> {
+export async function connect(
+  ctx: ServiceContext,
+  actor: Actor,
+  body: unknown,
+): Promise<ConnectResult> {
   const pending = parseConnectBody(body);
   return ctx.writeTx(async (tx) => {
     const now = ctx.now();
@@ -35,7 +34,11 @@ export async function connect(ctx: ServiceContext, actor: Actor, body: unknown):
     if (user.scopeState === SCOPE_INITIALIZING && user.initializerSourceId !== actor.sourceId) {
       const expires = user.leaseExpiresAt ?? now;
       const seconds = Math.max(1, Math.floor((expires.getTime() - now.getTime()) / 1000));
-      return { resolution: 'retry_later', retry_after_seconds: seconds, lease_expires_at: expires.toISOString() };
+      return {
+        resolution: 'retry_later',
+        retry_after_seconds: seconds,
+        lease_expires_at: expires.toISOString(),
+      };
     }
     if (!pending) {
       await markInitialized(tx, user.userPk, actor.sourceId, now);
@@ -43,13 +46,19 @@ export async function connect(ctx: ServiceContext, actor: Actor, body: unknown):
     }
     const expires = new Date(now.getTime() + ttlMs);
     const initializationId =
-      user.scopeState === SCOPE_INITIALIZING && user.initializationId ? user.initializationId : ctx.randomUUID();
+      user.scopeState === SCOPE_INITIALIZING && user.initializationId
+        ? user.initializationId
+        : ctx.randomUUID();
     await tx.query(
       `UPDATE sync.user_state SET scope_state = 1, initializer_source_id = $2, initialization_id = $3::uuid,
               lease_expires_at = $4 WHERE user_pk = $1::int8`,
       [user.userPk, actor.sourceId, initializationId, expires],
     );
-    return { resolution: 'initialize_local', initialization_id: initializationId, lease_expires_at: expires.toISOString() };
+    return {
+      resolution: 'initialize_local',
+      initialization_id: initializationId,
+      lease_expires_at: expires.toISOString(),
+    };
   });
 }
 
@@ -59,7 +68,7 @@ function parseConnectBody(body: unknown): boolean {
   }
   const v = (body as Record<string, unknown>).has_local_pending_rows;
   if (v === undefined) return false;
-  if (typeof v !== 'boolean') throw new SyncError('invalid_request', 'has_local_pending_rows must be a boolean');
+  if (typeof v !== 'boolean')
+    throw new SyncError('invalid_request', 'has_local_pending_rows must be a boolean');
   return v;
 }
-

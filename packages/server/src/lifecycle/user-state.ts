@@ -49,7 +49,9 @@ export function latestSeq(u: UserState): bigint {
 
 /** Reads a user's state without locking, or null for an unknown user. */
 export async function readUser(q: Queryable, userId: string, now: Date): Promise<UserState | null> {
-  const { rows } = await q.query<Row>(`SELECT ${COLUMNS} FROM sync.user_state WHERE user_id = $1`, [userId]);
+  const { rows } = await q.query<Row>(`SELECT ${COLUMNS} FROM sync.user_state WHERE user_id = $1`, [
+    userId,
+  ]);
   const r = rows[0];
   return r ? expireLease(toState(r), now) : null;
 }
@@ -61,7 +63,10 @@ export async function readUser(q: Queryable, userId: string, now: Date): Promise
  * lock_timeout and cannot leak the way a session advisory lock can.
  */
 export async function lockUser(tx: Queryable, userId: string, now: Date): Promise<UserState> {
-  let res = await tx.query<Row>(`SELECT ${COLUMNS} FROM sync.user_state WHERE user_id = $1 FOR UPDATE`, [userId]);
+  let res = await tx.query<Row>(
+    `SELECT ${COLUMNS} FROM sync.user_state WHERE user_id = $1 FOR UPDATE`,
+    [userId],
+  );
   if (res.rows.length === 0) {
     // Insert only when absent: ON CONFLICT alone would burn an identity value per call.
     await tx.query(
@@ -69,12 +74,19 @@ export async function lockUser(tx: Queryable, userId: string, now: Date): Promis
          (SELECT 1 FROM sync.user_state WHERE user_id = $1) ON CONFLICT (user_id) DO NOTHING`,
       [userId],
     );
-    res = await tx.query<Row>(`SELECT ${COLUMNS} FROM sync.user_state WHERE user_id = $1 FOR UPDATE`, [userId]);
+    res = await tx.query<Row>(
+      `SELECT ${COLUMNS} FROM sync.user_state WHERE user_id = $1 FOR UPDATE`,
+      [userId],
+    );
   }
   const row = res.rows[0];
   if (!row) throw new Error('user_state row vanished');
   const state = toState(row);
-  if (state.scopeState === SCOPE_INITIALIZING && state.leaseExpiresAt && state.leaseExpiresAt <= now) {
+  if (
+    state.scopeState === SCOPE_INITIALIZING &&
+    state.leaseExpiresAt &&
+    state.leaseExpiresAt <= now
+  ) {
     await tx.query(
       `UPDATE sync.user_state SET scope_state = 0, initializer_source_id = NULL, initialization_id = NULL,
               lease_expires_at = NULL WHERE user_pk = $1::int8`,
@@ -88,13 +100,24 @@ export async function lockUser(tx: Queryable, userId: string, now: Date): Promis
 /** A lapsed lease reads as UNINITIALIZED. */
 function expireLease(u: UserState, now: Date): UserState {
   if (u.scopeState === SCOPE_INITIALIZING && u.leaseExpiresAt && u.leaseExpiresAt <= now) {
-    return { ...u, scopeState: 0, initializerSourceId: null, initializationId: null, leaseExpiresAt: null };
+    return {
+      ...u,
+      scopeState: 0,
+      initializerSourceId: null,
+      initializationId: null,
+      leaseExpiresAt: null,
+    };
   }
   return u;
 }
 
 /** Moves a scope to INITIALIZED. */
-export async function markInitialized(tx: Queryable, userPk: string, bySource: string, now: Date): Promise<void> {
+export async function markInitialized(
+  tx: Queryable,
+  userPk: string,
+  bySource: string,
+  now: Date,
+): Promise<void> {
   await tx.query(
     `UPDATE sync.user_state SET scope_state = 2, initializer_source_id = NULL, initialization_id = NULL,
             lease_expires_at = NULL, initialized_at = $2, initialized_by_source_id = $3

@@ -17,7 +17,11 @@ export const PULL_ROW_BUDGET = 20_000;
  * and a checkpoint below the retained floor (including 0 once history is pruned)
  * answers `history_pruned`: both make the client rebuild from a snapshot.
  */
-export async function pull(ctx: ServiceContext, actor: Actor, params: URLSearchParams): Promise<string> {
+export async function pull(
+  ctx: ServiceContext,
+  actor: Actor,
+  params: URLSearchParams,
+): Promise<string> {
   const after = readIntParam(params, 'after_bundle_seq', 'invalid_request') ?? 0n;
   const maxBundles =
     readIntParam(params, 'max_bundles', 'invalid_request', {
@@ -47,11 +51,17 @@ export async function pull(ctx: ServiceContext, actor: Actor, params: URLSearchP
         );
       }
       if (after < floor) {
-        return { kind: 'pruned' as const, text: `after_bundle_seq ${after} is below retained floor ${floor}` };
+        return {
+          kind: 'pruned' as const,
+          text: `after_bundle_seq ${after} is below retained floor ${floor}`,
+        };
       }
       const stable = target > 0n ? target : latest;
       if (after >= stable) {
-        return { kind: 'ok' as const, text: `{"stable_bundle_seq":${stable},"bundles":[],"has_more":false}` };
+        return {
+          kind: 'ok' as const,
+          text: `{"stable_bundle_seq":${stable},"bundles":[],"has_more":false}`,
+        };
       }
       const { rows: heads } = await tx.query<{
         seq: string;
@@ -95,8 +105,13 @@ export async function pull(ctx: ServiceContext, actor: Actor, params: URLSearchP
         );
         for (const r of rows) {
           let list = rowsBySeq.get(r.seq);
-          if (!list) rowsBySeq.set(r.seq, (list = []));
-          list.push(bundleRowJson(ctx.catalog, r.table_id, r.op as OpCode, r.key, r.seq, r.payload));
+          if (!list) {
+            list = [];
+            rowsBySeq.set(r.seq, list);
+          }
+          list.push(
+            bundleRowJson(ctx.catalog, r.table_id, r.op as OpCode, r.key, r.seq, r.payload),
+          );
         }
       }
       const bundles = chosen.map(

@@ -49,7 +49,9 @@ export async function applyStagedRows(
       );
       continue;
     }
-    const sets = cols.filter((c) => c !== t.keyColumn).map((c) => `${quoteIdent(c)} = s.${quoteIdent(c)}`);
+    const sets = cols
+      .filter((c) => c !== t.keyColumn)
+      .map((c) => `${quoteIdent(c)} = s.${quoteIdent(c)}`);
     // An UPDATE that only names the key still touches the row, so it is captured.
     if (sets.length === 0) sets.push(`${key} = d.${key}`);
     await tx.query(

@@ -1,9 +1,9 @@
 import { SyncError } from '@oversync/protocol';
 import { drainCaptured, openBundleContext } from '../capture/bundle-context.js';
 import { type CommittedBundle, writeBundle } from '../capture/bundle-writer.js';
+import { mapBusinessError } from '../capture/business-errors.js';
 import { normalizeCaptured } from '../capture/normalize.js';
 import type { Actor, ServiceContext } from '../context.js';
-import { mapBusinessError } from '../capture/business-errors.js';
 import { lockUser, markInitialized, SCOPE_INITIALIZED } from '../lifecycle/user-state.js';
 import { applyStagedRows } from './apply-staged.js';
 import { checkConflicts } from './conflicts.js';
@@ -12,13 +12,18 @@ import { loadPushSession } from './push-session-row.js';
 import { expectedSourceBundleId } from './source-state.js';
 
 /** `POST /sync/push-sessions/{push_id}/commit`: one atomic bundle or nothing. */
-export async function commitPushSession(ctx: ServiceContext, actor: Actor, pushId: string): Promise<string> {
+export async function commitPushSession(
+  ctx: ServiceContext,
+  actor: Actor,
+  pushId: string,
+): Promise<string> {
   let bundle: CommittedBundle;
   try {
     bundle = await ctx.writeTx(async (tx) => {
-      const session = await loadPushSession(ctx, tx, actor, pushId);
+      // Lock order everywhere: user row first, then session rows (no deadlock with create).
       const now = ctx.now();
       const user = await lockUser(tx, actor.userId, now);
+      const session = await loadPushSession(ctx, tx, actor, pushId);
       if (session.nextExpected !== session.plannedRowCount) {
         throw new SyncError(
           'push_commit_invalid',
@@ -31,12 +36,18 @@ export async function commitPushSession(ctx: ServiceContext, actor: Actor, pushI
         [pushId],
       );
       if (hashRows[0]?.hash !== session.requestHash) {
-        throw new SyncError('push_commit_invalid', 'canonical_request_hash does not match the uploaded rows');
+        throw new SyncError(
+          'push_commit_invalid',
+          'canonical_request_hash does not match the uploaded rows',
+        );
       }
       if (session.initializationId) {
         await requireSeedLease(ctx, tx, user, actor.sourceId, session.initializationId);
       } else if (user.scopeState !== SCOPE_INITIALIZED) {
-        throw new SyncError('scope_uninitialized', 'scope is not initialized; call POST /sync/connect first');
+        throw new SyncError(
+          'scope_uninitialized',
+          'scope is not initialized; call POST /sync/connect first',
+        );
       }
       const expected = await expectedSourceBundleId(tx, user.userPk, actor.sourceId, true);
       if (expected !== BigInt(session.sourceBundleId)) {
@@ -50,15 +61,23 @@ export async function commitPushSession(ctx: ServiceContext, actor: Actor, pushI
       await applyStagedRows(tx, ctx.catalog, pushId, actor.userId);
       const effects = normalizeCaptured(await drainCaptured(tx));
       if (effects.length === 0) {
-        throw new SyncError('push_commit_invalid', 'push session produced no captured business-table effects');
+        throw new SyncError(
+          'push_commit_invalid',
+          'push session produced no captured business-table effects',
+        );
       }
-      const written = await writeBundle(tx, ctx.catalog, {
-        userPk: user.userPk,
-        bundleSeq: user.nextBundleSeq,
-        sourceId: actor.sourceId,
-        sourceBundleId: session.sourceBundleId,
-        requestHash: session.requestHash,
-      }, effects);
+      const written = await writeBundle(
+        tx,
+        ctx.catalog,
+        {
+          userPk: user.userPk,
+          bundleSeq: user.nextBundleSeq,
+          sourceId: actor.sourceId,
+          sourceBundleId: session.sourceBundleId,
+          requestHash: session.requestHash,
+        },
+        effects,
+      );
       if (session.initializationId) await markInitialized(tx, user.userPk, actor.sourceId, now);
       await tx.query('DELETE FROM sync.push_sessions WHERE push_id = $1::uuid', [pushId]);
       return written;

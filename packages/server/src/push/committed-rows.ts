@@ -18,17 +18,23 @@ export async function committedBundleRows(
   seqText: string,
   params: URLSearchParams,
 ): Promise<string> {
-  if (!/^[1-9][0-9]{0,18}$/.test(seqText)) throw new SyncError(CODE, 'bundle_seq must be a positive integer');
+  if (!/^[1-9][0-9]{0,18}$/.test(seqText))
+    throw new SyncError(CODE, 'bundle_seq must be a positive integer');
   const seq = BigInt(seqText);
   const after = readIntParam(params, 'after_row_ordinal', CODE);
-  const maxRows = readIntParam(params, 'max_rows', CODE, { min: 1n }) ?? BigInt(ctx.limits.default_rows_per_committed_bundle_chunk);
+  const maxRows =
+    readIntParam(params, 'max_rows', CODE, { min: 1n }) ??
+    BigInt(ctx.limits.default_rows_per_committed_bundle_chunk);
   const limit = Math.min(Number(maxRows), ctx.limits.max_rows_per_committed_bundle_chunk);
   const user = await readUser(ctx.db, actor.userId, ctx.now());
   if (!user || seq >= BigInt(user.nextBundleSeq)) {
     throw new SyncError('committed_bundle_not_found', `bundle ${seq} not found`);
   }
   if (seq <= BigInt(user.retainedFloor)) {
-    throw new SyncError('history_pruned', `bundle ${seq} is at or below retained floor ${user.retainedFloor}`);
+    throw new SyncError(
+      'history_pruned',
+      `bundle ${seq} is at or below retained floor ${user.retainedFloor}`,
+    );
   }
   const { rows } = await ctx.db.query<{
     source_id: string;
@@ -64,7 +70,14 @@ export async function committedBundleRows(
   const last = shown.at(-1);
   const next = last ? String(last.row_ordinal) : after === undefined ? '0' : String(after);
   const rowJson = shown.map((r) =>
-    bundleRowJson(ctx.catalog, r.table_id as number, r.op as OpCode, r.key as string, String(seq), r.payload),
+    bundleRowJson(
+      ctx.catalog,
+      r.table_id as number,
+      r.op as OpCode,
+      r.key as string,
+      String(seq),
+      r.payload,
+    ),
   );
   const hash = head.request_hash ? `,"canonical_request_hash":"${head.request_hash}"` : '';
   return `{"bundle_seq":${seq},"source_id":${JSON.stringify(head.source_id)},"source_bundle_id":${head.source_bundle_id},"row_count":${head.row_count},"bundle_hash":"${head.bundle_hash}"${hash},"rows":[${rowJson.join(',')}],"next_row_ordinal":${next},"has_more":${hasMore}}`;

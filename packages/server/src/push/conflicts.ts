@@ -64,17 +64,21 @@ export async function checkConflicts(
       : live
         ? `expected version ${c.server_version}, got ${c.base}`
         : 'row does not exist';
-  throw new SyncError('push_conflict', `${op.toLowerCase()} conflict on ${t.schema}.${t.table} ${c.key}: ${reason}`, {
-    extra: {
-      conflict: new RawConflict(
-        `{"schema":${JSON.stringify(t.schema)},"table":${JSON.stringify(t.table)},"key":{${JSON.stringify(
-          t.keyColumn,
-        )}:${JSON.stringify(c.key)}},"op":"${op}","base_row_version":${c.base},"server_row_version":${
-          c.server_version ?? '0'
-        },"server_row_deleted":${c.deleted === true},"server_row":${serverRow}}`,
-      ),
+  throw new SyncError(
+    'push_conflict',
+    `${op.toLowerCase()} conflict on ${t.schema}.${t.table} ${c.key}: ${reason}`,
+    {
+      extra: {
+        conflict: new RawConflict(
+          `{"schema":${JSON.stringify(t.schema)},"table":${JSON.stringify(t.table)},"key":{${JSON.stringify(
+            t.keyColumn,
+          )}:${JSON.stringify(c.key)}},"op":"${op}","base_row_version":${c.base},"server_row_version":${
+            c.server_version ?? '0'
+          },"server_row_deleted":${c.deleted === true},"server_row":${serverRow}}`,
+        ),
+      },
     },
-  });
+  );
 }
 
 /** JSON text embedded verbatim into an error body (keeps exact numbers). */

@@ -33,16 +33,29 @@ function parse(body: unknown, maxRows: number): CreateRequest {
     throw new SyncError('push_session_invalid', 'planned_row_count must be a positive integer');
   }
   if (planned > maxRows) {
-    throw new SyncError('push_session_invalid', `planned_row_count exceeds max_rows_per_bundle ${maxRows}`);
+    throw new SyncError(
+      'push_session_invalid',
+      `planned_row_count exceeds max_rows_per_bundle ${maxRows}`,
+    );
   }
   const hash = b.canonical_request_hash;
   if (typeof hash !== 'string' || !HASH.test(hash)) {
-    throw new SyncError('push_session_invalid', 'canonical_request_hash must be 64 lowercase hex characters');
+    throw new SyncError(
+      'push_session_invalid',
+      'canonical_request_hash must be 64 lowercase hex characters',
+    );
   }
   let initializationId: string | null = null;
-  if (b.initialization_id !== undefined && b.initialization_id !== null && b.initialization_id !== '') {
+  if (
+    b.initialization_id !== undefined &&
+    b.initialization_id !== null &&
+    b.initialization_id !== ''
+  ) {
     if (typeof b.initialization_id !== 'string' || !isCanonicalUuid(b.initialization_id)) {
-      throw new SyncError('push_session_invalid', 'initialization_id must be a canonical lowercase UUID');
+      throw new SyncError(
+        'push_session_invalid',
+        'initialization_id must be a canonical lowercase UUID',
+      );
     }
     initializationId = b.initialization_id;
   }
@@ -58,26 +71,44 @@ export async function requireSeedLease(
   initializationId: string,
 ): Promise<void> {
   if (user.scopeState === SCOPE_UNINITIALIZED) {
-    throw new SyncError('initialization_expired', 'the initialization lease expired; connect again');
+    throw new SyncError(
+      'initialization_expired',
+      'the initialization lease expired; connect again',
+    );
   }
   if (
     user.scopeState !== SCOPE_INITIALIZING ||
     user.initializerSourceId !== sourceId ||
     user.initializationId !== initializationId
   ) {
-    throw new SyncError('initialization_stale', 'this source no longer holds the initialization lease');
+    throw new SyncError(
+      'initialization_stale',
+      'this source no longer holds the initialization lease',
+    );
   }
-  const expires = new Date(ctx.now().getTime() + ctx.limits.initialization_lease_ttl_seconds * 1000);
-  await tx.query('UPDATE sync.user_state SET lease_expires_at = $2 WHERE user_pk = $1::int8', [user.userPk, expires]);
+  const expires = new Date(
+    ctx.now().getTime() + ctx.limits.initialization_lease_ttl_seconds * 1000,
+  );
+  await tx.query('UPDATE sync.user_state SET lease_expires_at = $2 WHERE user_pk = $1::int8', [
+    user.userPk,
+    expires,
+  ]);
 }
 
 /** `POST /sync/push-sessions`. */
-export async function createPushSession(ctx: ServiceContext, actor: Actor, body: unknown): Promise<string> {
+export async function createPushSession(
+  ctx: ServiceContext,
+  actor: Actor,
+  body: unknown,
+): Promise<string> {
   const req = parse(body, ctx.limits.max_rows_per_bundle);
   return ctx.writeTx(async (tx) => {
     const now = ctx.now();
     const user = await lockUser(tx, actor.userId, now);
-    await tx.query('DELETE FROM sync.push_sessions WHERE user_pk = $1::int8 AND expires_at <= $2', [user.userPk, now]);
+    await tx.query('DELETE FROM sync.push_sessions WHERE user_pk = $1::int8 AND expires_at <= $2', [
+      user.userPk,
+      now,
+    ]);
     // A committed tuple answers with its original metadata before any other check, so a
     // client whose commit response was lost can always recover it.
     const replay = await tx.query<{
@@ -101,14 +132,22 @@ export async function createPushSession(ctx: ServiceContext, actor: Actor, body:
         row_count: committed.row_count,
         bundle_hash: JSON.stringify(committed.bundle_hash),
       };
-      if (committed.request_hash) out.canonical_request_hash = JSON.stringify(committed.request_hash);
+      if (committed.request_hash)
+        out.canonical_request_hash = JSON.stringify(committed.request_hash);
       return `{${Object.entries(out)
         .map(([k, v]) => `"${k}":${v}`)
         .join(',')}}`;
     }
     if (user.scopeState === SCOPE_UNINITIALIZED) {
-      if (req.initializationId) throw new SyncError('initialization_expired', 'the initialization lease expired; connect again');
-      throw new SyncError('scope_uninitialized', 'scope is not initialized; call POST /sync/connect first');
+      if (req.initializationId)
+        throw new SyncError(
+          'initialization_expired',
+          'the initialization lease expired; connect again',
+        );
+      throw new SyncError(
+        'scope_uninitialized',
+        'scope is not initialized; call POST /sync/connect first',
+      );
     }
     if (user.scopeState === SCOPE_INITIALIZING) {
       if (!req.initializationId) {
@@ -119,7 +158,10 @@ export async function createPushSession(ctx: ServiceContext, actor: Actor, body:
       }
       await requireSeedLease(ctx, tx, user, actor.sourceId, req.initializationId);
     } else if (user.scopeState === SCOPE_INITIALIZED && req.initializationId) {
-      throw new SyncError('push_session_invalid', 'initialization_id must be omitted once the scope is initialized');
+      throw new SyncError(
+        'push_session_invalid',
+        'initialization_id must be omitted once the scope is initialized',
+      );
     }
     const expected = await expectedSourceBundleId(tx, user.userPk, actor.sourceId, true);
     const sbid = BigInt(req.sourceBundleId);
@@ -130,7 +172,10 @@ export async function createPushSession(ctx: ServiceContext, actor: Actor, body:
       );
     }
     if (sbid > expected) {
-      throw new SyncError('source_sequence_out_of_order', `source_bundle_id ${sbid} skips ahead; expected ${expected}`);
+      throw new SyncError(
+        'source_sequence_out_of_order',
+        `source_bundle_id ${sbid} skips ahead; expected ${expected}`,
+      );
     }
     await tx.query(
       'DELETE FROM sync.push_sessions WHERE user_pk = $1::int8 AND source_id = $2 AND source_bundle_id = $3::int8',
@@ -142,7 +187,16 @@ export async function createPushSession(ctx: ServiceContext, actor: Actor, body:
       `INSERT INTO sync.push_sessions (push_id, user_pk, source_id, source_bundle_id, planned_row_count,
          request_hash, initialization_id, expires_at)
        VALUES ($1::uuid, $2::int8, $3, $4::int8, $5::int8, $6, $7::uuid, $8)`,
-      [pushId, user.userPk, actor.sourceId, String(sbid), String(req.plannedRowCount), req.requestHash, req.initializationId, expires],
+      [
+        pushId,
+        user.userPk,
+        actor.sourceId,
+        String(sbid),
+        String(req.plannedRowCount),
+        req.requestHash,
+        req.initializationId,
+        expires,
+      ],
     );
     return JSON.stringify({
       push_id: pushId,
@@ -153,4 +207,3 @@ export async function createPushSession(ctx: ServiceContext, actor: Actor, body:
     });
   });
 }
-

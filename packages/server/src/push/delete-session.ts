@@ -3,7 +3,11 @@ import type { Actor, ServiceContext } from '../context.js';
 import { loadPushSession } from './push-session-row.js';
 
 /** `DELETE /sync/push-sessions/{push_id}`: abandons an uncommitted session. */
-export async function deletePushSession(ctx: ServiceContext, actor: Actor, pushId: string): Promise<void> {
+export async function deletePushSession(
+  ctx: ServiceContext,
+  actor: Actor,
+  pushId: string,
+): Promise<void> {
   const expired = await ctx.writeTx(async (tx) => {
     const session = await loadPushSession(ctx, tx, actor, pushId, { checkExpiry: false });
     const { rows } = await tx.query<{ expired: boolean }>(
@@ -12,5 +16,6 @@ export async function deletePushSession(ctx: ServiceContext, actor: Actor, pushI
     );
     return rows[0]?.expired === true;
   });
-  if (expired) throw new SyncError('push_session_expired', 'push session had expired (it is now deleted)');
+  if (expired)
+    throw new SyncError('push_session_expired', 'push session had expired (it is now deleted)');
 }

@@ -42,7 +42,8 @@ function invalid(index: number, message: string): SyncError {
  * with `push_chunk_invalid`, before anything is stored.
  */
 export function prepareRow(catalog: Catalog, raw: unknown, index: number): StagedRow {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw invalid(index, 'must be an object');
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw invalid(index, 'must be an object');
   const row = raw as Record<string, unknown>;
   const schemaRaw = row.schema;
   const tableRaw = row.table;
@@ -51,7 +52,8 @@ export function prepareRow(catalog: Catalog, raw: unknown, index: number): Stage
   }
   const schema = schemaRaw.trim().toLowerCase() || 'public';
   const tableName = tableRaw.trim().toLowerCase();
-  if (!IDENT.test(schema) || !IDENT.test(tableName)) throw invalid(index, 'schema/table must match ^[a-z0-9_]+$');
+  if (!IDENT.test(schema) || !IDENT.test(tableName))
+    throw invalid(index, 'schema/table must match ^[a-z0-9_]+$');
   const table = catalog.byName(schema, tableName);
   if (!table) throw invalid(index, `table ${schema}.${tableName} is not registered`);
   if (typeof row.op !== 'string') throw invalid(index, 'op must be a string');
@@ -111,7 +113,8 @@ function readKey(table: TableInfo, rawKey: unknown, index: number): string {
     throw invalid(index, `key must be exactly {"${table.keyColumn}": "<value>"}`);
   }
   const value = (rawKey as Record<string, unknown>)[table.keyColumn];
-  if (typeof value !== 'string' || value.length === 0) throw invalid(index, 'key value must be a non-empty string');
+  if (typeof value !== 'string' || value.length === 0)
+    throw invalid(index, 'key value must be a non-empty string');
   if (table.keyKind === 'uuid' && !isCanonicalUuid(value)) {
     throw invalid(index, 'uuid keys must use canonical dashed lowercase UUID text');
   }
@@ -177,7 +180,8 @@ function applyValue(column: ColumnInfo, value: unknown, index: number): string {
       const x = Number(value);
       if (column.type === 'float4') {
         const f = Math.fround(x);
-        if (Math.abs(x) > FLOAT4_MAX || (f === 0 && x !== 0)) fail('value is out of range for real');
+        if (Math.abs(x) > FLOAT4_MAX || (f === 0 && x !== 0))
+          fail('value is out of range for real');
       }
       return JSON.stringify(value);
     }
@@ -192,7 +196,8 @@ function applyValue(column: ColumnInfo, value: unknown, index: number): string {
       return JSON.stringify(`\\x${Buffer.from(base64ToBytes(value as string)).toString('hex')}`);
     }
     case 'uuid':
-      if (typeof value !== 'string' || !LOOSE_UUID.test(value)) fail('must be a dashed UUID string');
+      if (typeof value !== 'string' || !LOOSE_UUID.test(value))
+        fail('must be a dashed UUID string');
       return JSON.stringify(value);
     case 'json': {
       if (typeof value !== 'string') fail('must be a string holding JSON text');
@@ -207,7 +212,8 @@ function applyValue(column: ColumnInfo, value: unknown, index: number): string {
     case 'timestamptz':
     case 'timestamp':
     case 'date':
-      if (typeof value !== 'string' || !TEMPORAL.test(value)) fail('must be an RFC 3339 / ISO 8601 string');
+      if (typeof value !== 'string' || !TEMPORAL.test(value))
+        fail('must be an RFC 3339 / ISO 8601 string');
       return JSON.stringify(value);
     default:
       if (typeof value !== 'string') fail('must be a string');

@@ -25,7 +25,8 @@ export async function loadPushSession(
   pushId: string,
   options: { checkExpiry: boolean } = { checkExpiry: true },
 ): Promise<PushSession> {
-  if (!isCanonicalUuid(pushId)) throw new SyncError('push_session_not_found', 'push session not found');
+  if (!isCanonicalUuid(pushId))
+    throw new SyncError('push_session_not_found', 'push session not found');
   const { rows } = await tx.query<{
     user_id: string;
     user_pk: string;
@@ -49,7 +50,8 @@ export async function loadPushSession(
   if (r.user_id !== actor.userId || r.source_id !== actor.sourceId) {
     throw new SyncError('push_session_forbidden', 'push session belongs to another user or source');
   }
-  if (options.checkExpiry && r.expired) throw new SyncError('push_session_expired', 'push session expired');
+  if (options.checkExpiry && r.expired)
+    throw new SyncError('push_session_expired', 'push session expired');
   return {
     pushId,
     userPk: r.user_pk,

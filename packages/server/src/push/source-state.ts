@@ -24,7 +24,13 @@ export async function expectedSourceBundleId(
 
 /** The structured `source_retired` error. */
 export function sourceRetired(sourceId: string, replacedBy: string | null): SyncError {
-  return new SyncError('source_retired', `source ${sourceId} was retired${replacedBy ? ` and replaced by ${replacedBy}` : ''}`, {
-    extra: replacedBy ? { source_id: sourceId, replaced_by_source_id: replacedBy } : { source_id: sourceId },
-  });
+  return new SyncError(
+    'source_retired',
+    `source ${sourceId} was retired${replacedBy ? ` and replaced by ${replacedBy}` : ''}`,
+    {
+      extra: replacedBy
+        ? { source_id: sourceId, replaced_by_source_id: replacedBy }
+        : { source_id: sourceId },
+    },
+  );
 }

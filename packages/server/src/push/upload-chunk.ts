@@ -7,7 +7,12 @@ import { prepareRow, type StagedRow } from './push-row.js';
 import { loadPushSession } from './push-session-row.js';
 
 /** `POST /sync/push-sessions/{push_id}/chunks`. */
-export async function uploadChunk(ctx: ServiceContext, actor: Actor, pushId: string, body: unknown): Promise<string> {
+export async function uploadChunk(
+  ctx: ServiceContext,
+  actor: Actor,
+  pushId: string,
+  body: unknown,
+): Promise<string> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new SyncError('invalid_request', 'push chunk must be a JSON object');
   }
@@ -20,32 +25,44 @@ export async function uploadChunk(ctx: ServiceContext, actor: Actor, pushId: str
     throw new SyncError('push_chunk_invalid', 'rows must be a non-empty array');
   }
   if (b.rows.length > ctx.limits.max_rows_per_push_chunk) {
-    throw new SyncError('push_chunk_invalid', `a chunk holds at most ${ctx.limits.max_rows_per_push_chunk} rows`);
+    throw new SyncError(
+      'push_chunk_invalid',
+      `a chunk holds at most ${ctx.limits.max_rows_per_push_chunk} rows`,
+    );
   }
   // Validate every row before touching the session, so bad input changes nothing.
   const rows: StagedRow[] = b.rows.map((r, i) => prepareRow(ctx.catalog, r, i));
   const targets = new Set<string>();
   for (const [i, r] of rows.entries()) {
     const id = `${r.tableId}\u0000${r.key}`;
-    if (targets.has(id)) throw new SyncError('push_chunk_invalid', `rows[${i}]: duplicate target row in chunk`);
+    if (targets.has(id))
+      throw new SyncError('push_chunk_invalid', `rows[${i}]: duplicate target row in chunk`);
     targets.add(id);
   }
   try {
     return await ctx.writeTx(async (tx) => {
+      // Lock order everywhere: user row first, then session rows (no deadlock with create).
+      const user = await lockUser(tx, actor.userId, ctx.now());
       const session = await loadPushSession(ctx, tx, actor, pushId);
       if (session.initializationId) {
-        const user = await lockUser(tx, actor.userId, ctx.now());
         await requireSeedLease(ctx, tx, user, actor.sourceId, session.initializationId);
       }
       const next = BigInt(session.nextExpected);
       if (BigInt(start) !== next) {
-        throw new SyncError('push_chunk_out_of_order', `start_row_ordinal ${start} is not the next expected ${next}`, {
-          extra: { next_expected_row_ordinal: Number(next) },
-        });
+        throw new SyncError(
+          'push_chunk_out_of_order',
+          `start_row_ordinal ${start} is not the next expected ${next}`,
+          {
+            extra: { next_expected_row_ordinal: Number(next) },
+          },
+        );
       }
       const end = next + BigInt(rows.length);
       if (end > BigInt(session.plannedRowCount)) {
-        throw new SyncError('push_chunk_invalid', `chunk exceeds planned_row_count ${session.plannedRowCount}`);
+        throw new SyncError(
+          'push_chunk_invalid',
+          `chunk exceeds planned_row_count ${session.plannedRowCount}`,
+        );
       }
       await tx.query(
         `INSERT INTO sync.push_session_rows (push_id, row_ordinal, table_id, key, op, base_row_version, colset, apply_payload, hash_item)
@@ -74,7 +91,10 @@ export async function uploadChunk(ctx: ServiceContext, actor: Actor, pushId: str
     });
   } catch (err) {
     if (sqlState(err) === '23505') {
-      throw new SyncError('push_chunk_invalid', 'a row targets a (table, key) already uploaded in this session');
+      throw new SyncError(
+        'push_chunk_invalid',
+        'a row targets a (table, key) already uploaded in this session',
+      );
     }
     throw err;
   }

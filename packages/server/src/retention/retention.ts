@@ -11,23 +11,30 @@ export async function setRetainedFloor(
   userId: string,
   floor: bigint,
 ): Promise<{ found: boolean; floor: string }> {
-  if (floor < 0n) throw new SyncError('invalid_request', 'retained_bundle_floor must be non-negative');
+  if (floor < 0n)
+    throw new SyncError('invalid_request', 'retained_bundle_floor must be non-negative');
   return ctx.writeTx(async (tx) => {
-    const { rows } = await tx.query<{ n: number }>('SELECT 1 AS n FROM sync.user_state WHERE user_id = $1', [userId]);
+    const { rows } = await tx.query<{ n: number }>(
+      'SELECT 1 AS n FROM sync.user_state WHERE user_id = $1',
+      [userId],
+    );
     if (rows.length === 0) return { found: false, floor: '0' };
     const user = await lockUser(tx, userId, ctx.now());
     const latest = BigInt(user.nextBundleSeq) - 1n;
     if (floor > latest) {
-      throw new SyncError('invalid_request', `retained_bundle_floor ${floor} is above the latest bundle ${latest}`);
+      throw new SyncError(
+        'invalid_request',
+        `retained_bundle_floor ${floor} is above the latest bundle ${latest}`,
+      );
     }
-    await tx.query('UPDATE sync.user_state SET retained_bundle_floor = $2::int8 WHERE user_pk = $1::int8', [
-      user.userPk,
-      floor.toString(),
-    ]);
-    await tx.query('DELETE FROM sync.bundle_log WHERE user_pk = $1::int8 AND bundle_seq <= $2::int8', [
-      user.userPk,
-      floor.toString(),
-    ]);
+    await tx.query(
+      'UPDATE sync.user_state SET retained_bundle_floor = $2::int8 WHERE user_pk = $1::int8',
+      [user.userPk, floor.toString()],
+    );
+    await tx.query(
+      'DELETE FROM sync.bundle_log WHERE user_pk = $1::int8 AND bundle_seq <= $2::int8',
+      [user.userPk, floor.toString()],
+    );
     return { found: true, floor: floor.toString() };
   });
 }

@@ -6,7 +6,12 @@ import { normalizeCaptured } from '../capture/normalize.js';
 import type { ServiceContext } from '../context.js';
 import type { Queryable } from '../db/sync-database.js';
 import { requireInitialized } from '../lifecycle/scope-gate.js';
-import { lockUser, markInitialized, SCOPE_INITIALIZING, SCOPE_UNINITIALIZED } from '../lifecycle/user-state.js';
+import {
+  lockUser,
+  markInitialized,
+  SCOPE_INITIALIZING,
+  SCOPE_UNINITIALIZED,
+} from '../lifecycle/user-state.js';
 import { expectedSourceBundleId } from '../push/source-state.js';
 
 /** Metadata of a bundle committed by server code. */
@@ -60,22 +65,36 @@ export async function withinSyncBundle<T>(
       }
       const expected = await expectedSourceBundleId(tx, user.userPk, target.sourceId, true);
       const sbid = mode.allocateSourceBundleId ? expected : BigInt(target.sourceBundleId);
-      if (sbid < expected) throw new SyncError('history_pruned', `source_bundle_id ${sbid} is below next expected ${expected}`);
-      if (sbid > expected) throw new SyncError('source_sequence_out_of_order', `source_bundle_id ${sbid} skips ahead of ${expected}`);
+      if (sbid < expected)
+        throw new SyncError(
+          'history_pruned',
+          `source_bundle_id ${sbid} is below next expected ${expected}`,
+        );
+      if (sbid > expected)
+        throw new SyncError(
+          'source_sequence_out_of_order',
+          `source_bundle_id ${sbid} skips ahead of ${expected}`,
+        );
       await openBundleContext(tx, target.userId, user.userPk);
       const result = await fn(tx);
       const effects = normalizeCaptured(await drainCaptured(tx));
       if (effects.length === 0) {
-        if (mode.requireChanges) throw new NoCapturedChangesError('the write changed no registered table');
+        if (mode.requireChanges)
+          throw new NoCapturedChangesError('the write changed no registered table');
         return { result, autoInitialized };
       }
-      committed = await writeBundle(tx, ctx.catalog, {
-        userPk: user.userPk,
-        bundleSeq: user.nextBundleSeq,
-        sourceId: target.sourceId,
-        sourceBundleId: sbid.toString(),
-        requestHash: null,
-      }, effects);
+      committed = await writeBundle(
+        tx,
+        ctx.catalog,
+        {
+          userPk: user.userPk,
+          bundleSeq: user.nextBundleSeq,
+          sourceId: target.sourceId,
+          sourceBundleId: sbid.toString(),
+          requestHash: null,
+        },
+        effects,
+      );
       return { result, autoInitialized };
     });
   } catch (err) {
@@ -83,5 +102,9 @@ export async function withinSyncBundle<T>(
   }
   const bundle = committed as CommittedBundle | null;
   if (bundle) ctx.hub.announce(bundle);
-  return { result: out.result, autoInitialized: out.autoInitialized, bundle: bundle ? toServerBundle(bundle) : null };
+  return {
+    result: out.result,
+    autoInitialized: out.autoInitialized,
+    bundle: bundle ? toServerBundle(bundle) : null,
+  };
 }

@@ -7,9 +7,13 @@ import { qualified } from '../util/sql.js';
 import { applySourceReplacement, parseSnapshotCreate } from './source-replacement.js';
 
 function limitExceeded(dimension: string, actual: bigint, limit: number): SyncError {
-  return new SyncError('snapshot_session_limit_exceeded', `snapshot ${dimension} ${actual} exceeds the limit ${limit}`, {
-    extra: { dimension, actual: Number(actual), limit },
-  });
+  return new SyncError(
+    'snapshot_session_limit_exceeded',
+    `snapshot ${dimension} ${actual} exceeds the limit ${limit}`,
+    {
+      extra: { dimension, actual: Number(actual), limit },
+    },
+  );
 }
 
 /**
@@ -20,7 +24,11 @@ function limitExceeded(dimension: string, actual: bigint, limit: number): SyncEr
  * materialised server-side with one INSERT … SELECT per table (no row ever visits JS),
  * each stored as its final wire JSON with its byte length.
  */
-export async function createSnapshot(ctx: ServiceContext, actor: Actor, body: unknown): Promise<string> {
+export async function createSnapshot(
+  ctx: ServiceContext,
+  actor: Actor,
+  body: unknown,
+): Promise<string> {
   const replacement = parseSnapshotCreate(body, actor.sourceId);
   const limits = ctx.limits;
   return ctx.writeTx(
@@ -29,7 +37,10 @@ export async function createSnapshot(ctx: ServiceContext, actor: Actor, body: un
       const user = await readUser(tx, actor.userId, now);
       requireInitialized(user);
       if (replacement) await applySourceReplacement(tx, user.userPk, replacement);
-      await tx.query('DELETE FROM sync.snapshot_sessions WHERE user_pk = $1::int8 AND expires_at <= $2', [user.userPk, now]);
+      await tx.query(
+        'DELETE FROM sync.snapshot_sessions WHERE user_pk = $1::int8 AND expires_at <= $2',
+        [user.userPk, now],
+      );
       const { rows: counted } = await tx.query<{ n: string }>(
         'SELECT count(*)::text AS n FROM sync.row_state WHERE user_pk = $1::int8 AND NOT deleted',
         [user.userPk],
@@ -72,7 +83,8 @@ export async function createSnapshot(ctx: ServiceContext, actor: Actor, body: un
       const n = BigInt(totals[0]?.n ?? '0');
       const bytes = BigInt(totals[0]?.bytes ?? '0');
       const widest = BigInt(totals[0]?.widest ?? '0');
-      if (n > BigInt(limits.max_rows_per_snapshot_session)) throw limitExceeded('row_count', n, limits.max_rows_per_snapshot_session);
+      if (n > BigInt(limits.max_rows_per_snapshot_session))
+        throw limitExceeded('row_count', n, limits.max_rows_per_snapshot_session);
       if (bytes > BigInt(limits.max_bytes_per_snapshot_session)) {
         throw limitExceeded('byte_count', bytes, limits.max_bytes_per_snapshot_session);
       }

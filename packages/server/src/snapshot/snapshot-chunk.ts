@@ -12,8 +12,14 @@ interface SessionRow {
   expired: boolean;
 }
 
-async function loadSnapshot(ctx: ServiceContext, q: Queryable, actor: Actor, id: string): Promise<SessionRow> {
-  if (!isCanonicalUuid(id)) throw new SyncError('snapshot_session_not_found', 'snapshot session not found');
+async function loadSnapshot(
+  ctx: ServiceContext,
+  q: Queryable,
+  actor: Actor,
+  id: string,
+): Promise<SessionRow> {
+  if (!isCanonicalUuid(id))
+    throw new SyncError('snapshot_session_not_found', 'snapshot session not found');
   const { rows } = await q.query<SessionRow>(
     `SELECT us.user_id, ss.snapshot_bundle_seq::text AS seq, ss.row_count::text AS row_count, ss.expires_at <= $2 AS expired
        FROM sync.snapshot_sessions ss JOIN sync.user_state us ON us.user_pk = ss.user_pk
@@ -22,7 +28,8 @@ async function loadSnapshot(ctx: ServiceContext, q: Queryable, actor: Actor, id:
   );
   const s = rows[0];
   if (!s) throw new SyncError('snapshot_session_not_found', 'snapshot session not found');
-  if (s.user_id !== actor.userId) throw new SyncError('snapshot_session_forbidden', 'snapshot session belongs to another user');
+  if (s.user_id !== actor.userId)
+    throw new SyncError('snapshot_session_forbidden', 'snapshot session belongs to another user');
   return s;
 }
 
@@ -40,19 +47,29 @@ export async function snapshotChunk(
 ): Promise<string> {
   const after = readIntParam(params, 'after_row_ordinal', CODE) ?? 0n;
   const maxRows = Math.min(
-    Number(readIntParam(params, 'max_rows', CODE, { min: 1n }) ?? BigInt(ctx.limits.default_rows_per_snapshot_chunk)),
+    Number(
+      readIntParam(params, 'max_rows', CODE, { min: 1n }) ??
+        BigInt(ctx.limits.default_rows_per_snapshot_chunk),
+    ),
     ctx.limits.max_rows_per_snapshot_chunk,
   );
   const maxBytes = Math.min(
-    Number(readIntParam(params, 'max_bytes', CODE, { min: 1n }) ?? BigInt(ctx.limits.default_bytes_per_snapshot_chunk)),
+    Number(
+      readIntParam(params, 'max_bytes', CODE, { min: 1n }) ??
+        BigInt(ctx.limits.default_bytes_per_snapshot_chunk),
+    ),
     ctx.limits.max_bytes_per_snapshot_chunk,
   );
   const session = await loadSnapshot(ctx, ctx.db, actor, snapshotId);
   if (session.expired) throw new SyncError('snapshot_session_expired', 'snapshot session expired');
   const total = BigInt(session.row_count);
-  if (after > total) throw new SyncError(CODE, `after_row_ordinal ${after} is beyond row_count ${total}`);
+  if (after > total)
+    throw new SyncError(CODE, `after_row_ordinal ${after} is beyond row_count ${total}`);
   const expires = new Date(ctx.now().getTime() + ctx.limits.snapshot_session_ttl_seconds * 1000);
-  await ctx.db.query('UPDATE sync.snapshot_sessions SET expires_at = $2 WHERE snapshot_id = $1::uuid', [snapshotId, expires]);
+  await ctx.db.query(
+    'UPDATE sync.snapshot_sessions SET expires_at = $2 WHERE snapshot_id = $1::uuid',
+    [snapshotId, expires],
+  );
   const { rows } = await ctx.db.query<{ byte_len: number; row_json: string }>(
     `SELECT byte_len, row_json FROM sync.snapshot_rows
       WHERE snapshot_id = $1::uuid AND row_ordinal > $2::int8 ORDER BY row_ordinal LIMIT $3`,
@@ -60,9 +77,13 @@ export async function snapshotChunk(
   );
   const first = rows[0];
   if (first && first.byte_len > maxBytes) {
-    throw new SyncError('snapshot_chunk_too_small', `max_bytes ${maxBytes} is smaller than the next row (${first.byte_len} bytes)`, {
-      extra: { required_byte_count: first.byte_len },
-    });
+    throw new SyncError(
+      'snapshot_chunk_too_small',
+      `max_bytes ${maxBytes} is smaller than the next row (${first.byte_len} bytes)`,
+      {
+        extra: { required_byte_count: first.byte_len },
+      },
+    );
   }
   const out: string[] = [];
   let bytes = 0;
@@ -76,7 +97,13 @@ export async function snapshotChunk(
 }
 
 /** `DELETE /sync/snapshot-sessions/{snapshot_id}`. */
-export async function deleteSnapshot(ctx: ServiceContext, actor: Actor, snapshotId: string): Promise<void> {
+export async function deleteSnapshot(
+  ctx: ServiceContext,
+  actor: Actor,
+  snapshotId: string,
+): Promise<void> {
   await loadSnapshot(ctx, ctx.db, actor, snapshotId);
-  await ctx.db.query('DELETE FROM sync.snapshot_sessions WHERE snapshot_id = $1::uuid', [snapshotId]);
+  await ctx.db.query('DELETE FROM sync.snapshot_sessions WHERE snapshot_id = $1::uuid', [
+    snapshotId,
+  ]);
 }

@@ -40,7 +40,10 @@ export function createStatusReporter(ctx: ServiceContext, features: Record<strin
     cached = { at: Date.now(), text };
     return text;
   }
-  return async (lifecycle: Lifecycle, inflight: number): Promise<{ healthy: boolean; body: string }> => {
+  return async (
+    lifecycle: Lifecycle,
+    inflight: number,
+  ): Promise<{ healthy: boolean; body: string }> => {
     const agg = await aggregates();
     const floorAhead = /"user_state_retention_floor_ahead_count":(\d+)/.exec(agg)?.[1] ?? '0';
     const healthy = lifecycle === 'running' && floorAhead === '0';

@@ -19,7 +19,9 @@ export function readIntParam(
     throw new SyncError(code, `${name} must be a non-negative integer`);
   }
   const v = BigInt(raw);
-  if (options.min !== undefined && v < options.min) throw new SyncError(code, `${name} must be at least ${options.min}`);
-  if (options.max !== undefined && v > options.max) throw new SyncError(code, `${name} must be at most ${options.max}`);
+  if (options.min !== undefined && v < options.min)
+    throw new SyncError(code, `${name} must be at least ${options.min}`);
+  if (options.max !== undefined && v > options.max)
+    throw new SyncError(code, `${name} must be at most ${options.max}`);
   return v;
 }

@@ -45,7 +45,12 @@ export class WatchHub {
         return;
       }
       try {
-        const m = JSON.parse(payload) as { user_pk: string; bundle_seq: string; source_id?: string; source_bundle_id?: string };
+        const m = JSON.parse(payload) as {
+          user_pk: string;
+          bundle_seq: string;
+          source_id?: string;
+          source_bundle_id?: string;
+        };
         this.publish(String(m.user_pk), {
           bundleSeq: BigInt(m.bundle_seq),
           ...(m.source_id ? { sourceId: m.source_id } : {}),
@@ -67,7 +72,8 @@ export class WatchHub {
           WHERE user_pk = ANY($1::int8[])`,
         [users],
       );
-      for (const r of rows) if (r.latest !== '0') this.publish(r.user_pk, { bundleSeq: BigInt(r.latest) });
+      for (const r of rows)
+        if (r.latest !== '0') this.publish(r.user_pk, { bundleSeq: BigInt(r.latest) });
     } catch (err) {
       this.logger.warn({ err }, 'watch catch-up failed');
     }
@@ -110,7 +116,10 @@ export class WatchHub {
   subscribe(userPk: string, sub: WatchSubscriber, userId?: string): () => void {
     if (userId !== undefined) this.#pkByUserId.set(userId, userPk);
     let set = this.#subs.get(userPk);
-    if (!set) this.#subs.set(userPk, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.#subs.set(userPk, set);
+    }
     set.add(sub);
     return () => {
       set.delete(sub);

@@ -23,13 +23,19 @@ export async function openWatch(
   signal: AbortSignal,
   heartbeatMs: number,
 ): Promise<ReadableStream<Uint8Array>> {
-  if (!ctx.watchEnabled) throw new SyncError('bundle_change_watch_disabled', 'bundle change watch is disabled');
+  if (!ctx.watchEnabled)
+    throw new SyncError('bundle_change_watch_disabled', 'bundle change watch is disabled');
   const after = readIntParam(params, 'after_bundle_seq', 'invalid_request') ?? 0n;
   const user = await readUser(ctx.db, actor.userId, ctx.now());
   requireInitialized(user);
   const encoder = new TextEncoder();
   let wakeUp: () => void = () => undefined;
-  const sub: WatchSubscriber = { lastSeq: after, pending: null, closed: false, wake: () => wakeUp() };
+  const sub: WatchSubscriber = {
+    lastSeq: after,
+    pending: null,
+    closed: false,
+    wake: () => wakeUp(),
+  };
   const unsubscribe = ctx.hub.subscribe(user.userPk, sub, actor.userId);
   const latest = await readUser(ctx.db, actor.userId, ctx.now());
   if (latest) ctx.hub.publish(latest.userPk, { bundleSeq: BigInt(latest.nextBundleSeq) - 1n });
