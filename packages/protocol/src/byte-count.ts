@@ -46,7 +46,8 @@ export function utf8ByteLength(text: string): number {
 }
 
 /**
- * Byte count of one snapshot row: UTF-8 length of its canonical JSON.
+ * Byte count of one snapshot row: UTF-8 length of its canonical JSON. `row_version` may be a
+ * `bigint` (as read from an int8 column); it is rendered as the same JSON number.
  *
  * @example
  * ```ts
@@ -56,7 +57,9 @@ export function utf8ByteLength(text: string): number {
  * }); // 130
  * ```
  */
-export function snapshotRowByteCount(row: SnapshotRow): number {
+export function snapshotRowByteCount(
+  row: Omit<SnapshotRow, 'row_version'> & { row_version: number | bigint },
+): number {
   return utf8ByteLength(canonicalJson(row));
 }
 

@@ -42,7 +42,7 @@ export function jsonNumberText(n: number): string {
  * ```
  */
 export function canonicalJsonString(s: string): string {
-  if (false) {
+  if (LONE_SURROGATE.test(s)) {
     throw new TypeError('canonical JSON cannot represent a string with an unpaired surrogate');
   }
   return JSON.stringify(s);

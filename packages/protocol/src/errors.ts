@@ -8,7 +8,14 @@
  * @module
  */
 
-/** HTTP status and a one-line meaning for every wire error code. */
+/**
+ * HTTP status and a one-line meaning for every wire error code.
+ *
+ * @example
+ * ```ts
+ * ERROR_CODES.push_conflict.status; // 409
+ * ```
+ */
 export const ERROR_CODES = {
   invalid_request: { status: 400, meaning: 'malformed request (header, query or body)' },
   authentication_failed: { status: 401, meaning: 'no authenticated user' },
@@ -74,21 +81,50 @@ export const ERROR_CODES = {
   internal_error: { status: 500, meaning: 'unexpected internal failure' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
-/** Every error code that can appear in the `error` member of an error body. */
+/**
+ * Every error code that can appear in the `error` member of an error body.
+ *
+ * @example
+ * ```ts
+ * const code: ErrorCode = 'history_pruned';
+ * ```
+ */
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** HTTP status for each error code. */
+/**
+ * HTTP status for each error code.
+ *
+ * @example
+ * ```ts
+ * ERROR_STATUS.snapshot_chunk_capacity; // 429
+ * ```
+ */
 export const ERROR_STATUS: { readonly [K in ErrorCode]: (typeof ERROR_CODES)[K]['status'] } =
   Object.fromEntries(Object.entries(ERROR_CODES).map(([k, v]) => [k, v.status])) as never;
 
-/** Body shape of every protocol error: `{error, message, ...extra}`. */
+/**
+ * Body shape of every protocol error: `{error, message, ...extra}`.
+ *
+ * @example
+ * ```ts
+ * const body: ErrorBody = { error: 'checkpoint_ahead', message: 'checkpoint 99 is ahead of 7' };
+ * ```
+ */
 export interface ErrorBody {
   error: ErrorCode;
   message: string;
   [extra: string]: unknown;
 }
 
-/** True when `code` is a known protocol error code. */
+/**
+ * True when `code` is a known protocol error code.
+ *
+ * @example
+ * ```ts
+ * isErrorCode('push_conflict'); // true
+ * isErrorCode('teapot'); // false
+ * ```
+ */
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
 }
@@ -132,7 +168,14 @@ export class SyncError extends Error {
   }
 }
 
-/** True for a {@link SyncError}, also across duplicated package copies. */
+/**
+ * True for a {@link SyncError}, also across duplicated package copies.
+ *
+ * @example
+ * ```ts
+ * try { await handle(); } catch (e) { if (isSyncError(e)) return json(e.toWire(), e.status); throw e; }
+ * ```
+ */
 export function isSyncError(e: unknown): e is SyncError {
   return e instanceof SyncError || (e as { name?: unknown } | null)?.name === 'SyncError';
 }

@@ -27,11 +27,13 @@ function typedIns(id: string, extra: Record<string, unknown> = {}): PushRow {
 describe.each(BACKENDS)('push [%s]', (backend) => {
   let t: TestServer;
   let timed: TestClient;
+  let smallChunks: TestClient;
   const clock = new TestClock();
 
   beforeAll(async () => {
     t = await startTestServer({ backend });
     timed = await t.withService({ now: clock.now });
+    smallChunks = await t.withService({ limits: { max_rows_per_push_chunk: 2 } });
   });
   afterAll(async () => {
     await t?.close();
@@ -434,6 +436,17 @@ describe.each(BACKENDS)('push [%s]', (backend) => {
       expect(follow.status, follow.text).toBe(200);
       expect(follow.json.next_expected_row_ordinal).toBe(1);
       expect(await latestSeq(t, user)).toBe(0);
+    });
+
+    it('a chunk over max_rows_per_push_chunk → 400 push_chunk_invalid; at the limit it is accepted', async () => {
+      const user = uniqueUser('maxchunk');
+      await smallChunks.initEmpty(user);
+      const rows = [1, 2, 3].map((n) => userIns(uuid(n)));
+      const res = await smallChunks.pushBundle(user, 'dev', 1, rows, { chunkSize: 3 });
+      expectError(res.chunks[0] as never, 400, 'push_chunk_invalid');
+      const res2 = await smallChunks.pushBundle(user, 'dev', 1, rows, { chunkSize: 2 });
+      expect(res2.chunks.map((c) => c.status)).toEqual([200, 200]);
+      expect(ok(res2.commit as never).row_count).toBe(3);
     });
 
     it('duplicate (table,key) across chunks is rejected and nothing is committed', async () => {

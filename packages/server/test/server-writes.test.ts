@@ -75,8 +75,13 @@ describe.each(BACKENDS)('server-originated writes [%s]', (backend) => {
     expect(await recomputeBundleHash(b.rows)).toBe(b.bundle_hash);
 
     // The writer's sequence continues; client versions follow the bundle.
+    // Server code scopes its statements: the owner guard rejects touching other scopes' rows.
     await execWrite(user, 'server-writer', (tx) =>
-      tx.query('UPDATE business.users SET name = $2 WHERE id = $1', [uuid(1), 'Renamed']),
+      tx.query('UPDATE business.users SET name = $2 WHERE id = $1 AND _sync_scope_id = $3', [
+        uuid(1),
+        'Renamed',
+        user,
+      ]),
     );
     const next = await t.pullAll(user, 'dev', 1);
     expect(next.bundles.map((x) => [x.bundle_seq, x.source_bundle_id, x.rows[0].op])).toEqual([
@@ -211,7 +216,7 @@ describe.each(BACKENDS)('server-originated writes [%s]', (backend) => {
       ins('team_members', uuid(3), { name: 'm2', team_id: uuid(1) }),
     ]);
     await execWrite(user, 'admin', (tx) =>
-      tx.query('DELETE FROM business.teams WHERE id = $1', [uuid(1)]),
+      tx.query('DELETE FROM business.teams WHERE id = $1 AND _sync_scope_id = $2', [uuid(1), user]),
     );
     const b = (await t.pullAll(user, 'dev', 1)).bundles;
     expect(b).toHaveLength(1);

@@ -2,7 +2,7 @@ import { SyncError } from '@oversync/protocol';
 import { drainCaptured, openBundleContext } from '../capture/bundle-context.js';
 import { type CommittedBundle, writeBundle } from '../capture/bundle-writer.js';
 import { mapBusinessError } from '../capture/business-errors.js';
-import { normalizeCaptured } from '../capture/normalize.js';
+import { type BundleEffect, normalizeCaptured } from '../capture/normalize.js';
 import type { Actor, ServiceContext } from '../context.js';
 import { lockUser, markInitialized, SCOPE_INITIALIZED } from '../lifecycle/user-state.js';
 import { applyStagedRows } from './apply-staged.js';
@@ -10,6 +10,24 @@ import { checkConflicts } from './conflicts.js';
 import { requireSeedLease } from './create-session.js';
 import { loadPushSession } from './push-session-row.js';
 import { expectedSourceBundleId } from './source-state.js';
+
+/**
+ * Orders a bundle's effects as the client uploaded them, followed by side effects (cascades,
+ * trigger writes) in capture order. The apply itself is set-based and grouped, so capture
+ * order alone would not follow the upload.
+ */
+function inUploadOrder(
+  effects: BundleEffect[],
+  staged: readonly { table_id: number; key: string }[],
+): BundleEffect[] {
+  const rank = new Map<string, number>();
+  staged.forEach((r, i) => rank.set(`${r.table_id}\u0000${r.key}`, i));
+  const at = (e: BundleEffect) => rank.get(`${e.tableId}\u0000${e.key}`) ?? Number.MAX_SAFE_INTEGER;
+  return effects
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => at(a.e) - at(b.e) || a.i - b.i)
+    .map((x) => x.e);
+}
 
 /** `POST /sync/push-sessions/{push_id}/commit`: one atomic bundle or nothing. */
 export async function commitPushSession(
@@ -59,7 +77,15 @@ export async function commitPushSession(
       await checkConflicts(tx, ctx.catalog, pushId, user.userPk, actor.userId);
       await openBundleContext(tx, actor.userId, user.userPk);
       await applyStagedRows(tx, ctx.catalog, pushId, actor.userId);
-      const effects = normalizeCaptured(await drainCaptured(tx));
+      const effects = inUploadOrder(
+        normalizeCaptured(await drainCaptured(tx)),
+        (
+          await tx.query<{ table_id: number; key: string }>(
+            'SELECT table_id, key FROM sync.push_session_rows WHERE push_id = $1::uuid ORDER BY row_ordinal',
+            [pushId],
+          )
+        ).rows,
+      );
       if (effects.length === 0) {
         throw new SyncError(
           'push_commit_invalid',
