@@ -13,6 +13,8 @@
  *   BENCH_SNAPSHOT_ROWS    rows of the snapshot user (default 20000)
  *   BENCH_REPEATS          repetitions of each pull / select / snapshot measurement (default 3)
  *   BENCH_POOL             service pool size (default = BENCH_DEVICES)
+ *   BENCH_ANALYZE=0        skip the explicit ANALYZE after warm-up and after seeding (by
+ *                          default it runs, standing in for autovacuum, which may be off)
  *   BENCH_PROFILE=1        also print a per-statement profile of a serial push and
  *                          EXPLAIN ANALYZE of one commit (written to BENCH_EXPLAIN_OUT)
  *   BENCH_JSON_OUT         write the raw results as JSON to this file
@@ -68,6 +70,7 @@ const cfg = {
   snapshotRows: envInt('BENCH_SNAPSHOT_ROWS', 20_000),
   repeats: envInt('BENCH_REPEATS', 3),
   pool: envInt('BENCH_POOL', envInt('BENCH_DEVICES', 10)),
+  analyze: process.env.BENCH_ANALYZE !== '0',
   profile: process.env.BENCH_PROFILE === '1',
   explainOut: process.env.BENCH_EXPLAIN_OUT ?? '/tmp/oversync-bench-explain.txt',
   jsonOut: process.env.BENCH_JSON_OUT,
@@ -366,6 +369,8 @@ async function main(): Promise<void> {
     const pgVersion =
       (await setup.query<{ server_version: string }>('SHOW server_version')).rows[0]
         ?.server_version ?? '?';
+    const autovacuum =
+      (await setup.query<{ autovacuum: string }>('SHOW autovacuum')).rows[0]?.autovacuum ?? '?';
     await setup.end();
 
     const rec = new StatementRecorder();
@@ -432,6 +437,11 @@ async function main(): Promise<void> {
     await client.snapshot(warmUsers[0] as string);
 
     const checkpoint = () => rawPool?.query('CHECKPOINT');
+    // Why: planner statistics as autovacuum would keep them; without any, PostgreSQL guesses.
+    const analyze = async () => {
+      if (cfg.analyze) await rawPool?.query('ANALYZE');
+    };
+    await analyze();
 
     // ---- raw insert baseline
     log(`raw insert: ${cfg.devices} clients × ${cfg.bundles} transactions × ${cfg.rows} rows`);
@@ -492,6 +502,7 @@ async function main(): Promise<void> {
     });
     await rawInsertAll(rawPool, snapUser, snapRows);
     await client.connectEmpty(snapUser);
+    await analyze();
 
     log(`pull: ${snapUser} (${snapBundles} bundles)`);
     const pullBig = await repeat(cfg.repeats, () => client.pullAll(snapUser));
@@ -527,7 +538,9 @@ async function main(): Promise<void> {
         .map((l) => l.toFixed(2))
         .join(' / ')})`,
     );
-    console.log(`- Node ${process.version}, PostgreSQL ${pgVersion}`);
+    console.log(
+      `- Node ${process.version}, PostgreSQL ${pgVersion} (default settings; autovacuum ${autovacuum}; explicit ANALYZE after warm-up and seeding: ${cfg.analyze ? 'yes' : 'no'})`,
+    );
     console.log(
       `- workload: ${cfg.devices} devices × ${cfg.bundles} bundles × ${cfg.rows} INSERT rows; payload ${avgPayload.toFixed(0)} B/row canonical JSON, chunk body ${int(chunkBytes)} B; service pool ${cfg.pool}`,
     );
@@ -773,7 +786,9 @@ async function profileSerial(
 
 process.on('SIGINT', () => {
   log('interrupted; dropping database');
-  adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).finally(() => process.exit(130));
+  void adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
+    .catch(() => undefined)
+    .finally(() => process.exit(130));
 });
 
 main().catch((err: unknown) => {

@@ -82,6 +82,9 @@ describe.each(BACKENDS)('connect [%s]', (backend) => {
       expect(c.resolution).toBe('retry_later');
       expect(Number.isInteger(c.retry_after_seconds)).toBe(true);
       expect(c.retry_after_seconds).toBeGreaterThanOrEqual(1);
+      // At most the remaining lease (default TTL 900 s).
+      expect(c.retry_after_seconds).toBeLessThanOrEqual(900);
+      expect(Date.parse(c.lease_expires_at)).toBe(Date.parse(first.lease_expires_at));
       expect(c.lease_expires_at).toMatch(RFC3339_RE);
       expect(c.initialization_id ?? '').toBe('');
     }

@@ -165,6 +165,49 @@ describe.each(BACKENDS)('watch [%s]', (backend) => {
     await reader.close();
   });
 
+  it('sends heartbeat comments at the configured interval', async () => {
+    const fast = await t.withService({ watch: { heartbeatMs: 100 } });
+    const user = uniqueUser('heartbeat');
+    await fast.initEmpty(user);
+    const reader = await watch(fast, user, 0);
+    expect(await reader.waitComment(/heartbeat/, 3000)).toMatch(/heartbeat/);
+    await reader.close();
+  });
+
+  it('watch disabled: capabilities say false and /sync/watch answers 503 bundle_change_watch_disabled', async () => {
+    const off = await t.withService({ watch: { enabled: false } });
+    const user = uniqueUser('off');
+    await off.initEmpty(user);
+    const caps = await off.req('GET', '/sync/capabilities', { user, source: 'w' });
+    expect(caps.json.features.bundle_change_watch).toBe(false);
+    expectError(
+      await off.req('GET', '/sync/watch?after_bundle_seq=0', { user, source: 'w' }),
+      503,
+      'bundle_change_watch_disabled',
+    );
+  });
+
+  it('a watch policy denying an actor: capabilities false for them and 403 bundle_change_watch_forbidden', async () => {
+    const policy = await t.withService({
+      watch: { allowed: (actor) => !actor.userId.startsWith('blocked') },
+    });
+    const blocked = uniqueUser('blocked');
+    const allowed = uniqueUser('allowed');
+    await policy.initEmpty(blocked);
+    await policy.initEmpty(allowed);
+    const capsBlocked = await policy.req('GET', '/sync/capabilities', { user: blocked, source: 'w' });
+    expect(capsBlocked.json.features.bundle_change_watch).toBe(false);
+    const capsAllowed = await policy.req('GET', '/sync/capabilities', { user: allowed, source: 'w' });
+    expect(capsAllowed.json.features.bundle_change_watch).toBe(true);
+    expectError(
+      await policy.req('GET', '/sync/watch?after_bundle_seq=0', { user: blocked, source: 'w' }),
+      403,
+      'bundle_change_watch_forbidden',
+    );
+    const reader = await watch(policy, allowed, 0);
+    await reader.close();
+  });
+
   describe('graceful close', () => {
     it('close() ends open watch streams and later requests get 503 service_unavailable', async () => {
       const closing = await t.withService({});
@@ -185,6 +228,7 @@ describe.each(BACKENDS)('watch [%s]', (backend) => {
         });
         expectError(r, 503, 'service_unavailable');
       }
+      expect((await closing.req('GET', '/syncx/health')).status).toBe(503);
       // The other instance on the same database keeps working.
       const r = await t.pull(user, 'w', { after_bundle_seq: 0 });
       expect(r.status).toBe(200);

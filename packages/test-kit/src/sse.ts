@@ -89,6 +89,37 @@ export class SseReader {
     }
   }
 
+  /**
+   * Resolves with the first comment line matching `pattern` (e.g. a heartbeat), reading and
+   * keeping any events that arrive meanwhile; rejects after `timeoutMs`.
+   */
+  async waitComment(pattern: RegExp, timeoutMs = 5000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.comments.find((c) => pattern.test(c));
+      if (hit !== undefined) return hit;
+      if (this.ended) throw new Error('SSE: stream ended before the comment');
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new Error(`SSE: no comment ${pattern} within ${timeoutMs} ms`);
+      this.reading ??= this.reader.read();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), remaining);
+      });
+      const r = await Promise.race([this.reading, timeout]);
+      clearTimeout(timer);
+      if (r === 'timeout') continue;
+      this.reading = undefined;
+      if (r.done) {
+        this.ended = true;
+        this.buffer += this.decoder.decode();
+      } else {
+        this.buffer += this.decoder.decode(r.value, { stream: true });
+      }
+      this.parse();
+    }
+  }
+
   /** Waits for the next `event: bundle` and returns its decoded data. */
   async nextBundle(timeoutMs = 5000): Promise<{ bundle_seq: number; [k: string]: unknown }> {
     for (;;) {
