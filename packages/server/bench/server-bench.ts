@@ -18,6 +18,7 @@
  *   BENCH_PROFILE=1        also print a per-statement profile of a serial push and
  *                          EXPLAIN ANALYZE of one commit (written to BENCH_EXPLAIN_OUT)
  *   BENCH_JSON_OUT         write the raw results as JSON to this file
+ *   BENCH_KEEP_DB=1        keep the database at the end (for investigating plans by hand)
  *
  * See docs/benchmarks.md for what each number means.
  */
@@ -27,6 +28,7 @@ import os from 'node:os';
 import { createPgDatabase, createSyncService, type SyncService } from '@oversync/server';
 import pg from 'pg';
 import { inPhase, instrument, StatementRecorder } from './lib/instrument.js';
+import { pgCpuDelta, pgCpuSample } from './lib/pg-cpu.js';
 import {
   type CpuDelta,
   cpuDelta,
@@ -74,6 +76,7 @@ const cfg = {
   profile: process.env.BENCH_PROFILE === '1',
   explainOut: process.env.BENCH_EXPLAIN_OUT ?? '/tmp/oversync-bench-explain.txt',
   jsonOut: process.env.BENCH_JSON_OUT,
+  keepDb: process.env.BENCH_KEEP_DB === '1',
 };
 const WARMUP_BUNDLES = 3;
 
@@ -293,11 +296,22 @@ async function rawSelect(pool: pg.Pool, scope: string): Promise<number> {
 // ---------------------------------------------------------------------------------------
 // Helpers
 
-async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; cpu: CpuDelta }> {
+/** Client used only to find the PostgreSQL processes whose CPU time is sampled. */
+let cpuProbe: pg.Client | undefined;
+
+interface PhaseCpu extends CpuDelta {
+  /** CPU ms of this database's PostgreSQL backends + WAL writer/checkpointer/bgwriter. */
+  pgMs: number;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number; cpu: PhaseCpu }> {
+  const pa = cpuProbe ? await pgCpuSample(cpuProbe) : undefined;
   const a = cpuSample();
   const value = await fn();
   const b = cpuSample();
-  return { value, ms: b.at - a.at, cpu: cpuDelta(a, b) };
+  const pb = cpuProbe ? await pgCpuSample(cpuProbe) : undefined;
+  const pgMs = pa && pb ? pgCpuDelta(pa, pb) : Number.NaN;
+  return { value, ms: b.at - a.at, cpu: { ...cpuDelta(a, b), pgMs } };
 }
 
 async function repeat<T>(n: number, fn: () => Promise<T>): Promise<{ values: T[]; ms: number[] }> {
@@ -678,11 +692,16 @@ async function main(): Promise<void> {
     }
     if (cfg.jsonOut) writeFileSync(cfg.jsonOut, JSON.stringify(results, null, 2));
   } finally {
+    await cpuProbe?.end().catch(() => undefined);
     await service?.close().catch(() => undefined);
     await closeDb?.().catch(() => undefined);
     await rawPool?.end().catch(() => undefined);
-    log(`dropping database ${dbName}`);
-    await adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    if (cfg.keepDb) {
+      log(`keeping database ${dbName} (BENCH_KEEP_DB=1); drop it with DROP DATABASE ${dbName}`);
+    } else {
+      log(`dropping database ${dbName}`);
+      await adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    }
   }
 }
 

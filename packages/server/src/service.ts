@@ -18,6 +18,7 @@ import { maybeCompress } from './http/compression.js';
 import { type CorsOptions, corsHeaders } from './http/cors.js';
 import { errorOf, errorResponse, jsonText } from './http/responses.js';
 import { matchRoute, type RouteName } from './http/routes.js';
+import { isTransientDatabaseError } from './http/transient-errors.js';
 import { connect } from './lifecycle/connect.js';
 import { pull } from './pull/pull.js';
 import { commitPushSession } from './push/commit-session.js';
@@ -356,6 +357,14 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
       return await dispatch(route.name, request, actor, param, url);
     } catch (err) {
       if (isSyncError(err)) return errorResponse(err);
+      if (isTransientDatabaseError(err)) {
+        logger.warn({ err, route: route.name }, 'database unavailable');
+        return errorResponse(
+          new SyncError('service_unavailable', 'database temporarily unavailable; retry', {
+            headers: { 'Retry-After': '1' },
+          }),
+        );
+      }
       logger.error({ err, route: route.name }, 'sync request failed');
       return errorOf(route.failure, 'internal error');
     } finally {

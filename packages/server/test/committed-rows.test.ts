@@ -63,6 +63,22 @@ describe.each(BACKENDS)('committed bundle rows [%s]', (backend) => {
     expect(await recomputeBundleHash(all)).toBe(commit.bundle_hash);
   });
 
+  it('a 1200-row bundle pages in 500-row pages and the concatenation verifies bundle_hash', async () => {
+    const user = uniqueUser('large');
+    await t.initEmpty(user);
+    const rows = Array.from({ length: 1200 }, (_, i) => userIns(uuid(i + 1), `bulk-${i}`));
+    const commit = await t.pushOk(user, 'dev', 1, rows, { chunkSize: 500 });
+    expect(commit.row_count).toBe(1200);
+    const all = await t.committedRowsAll(user, 'dev', 1, 500);
+    expect(all.pages.map((p) => [p.rows.length, p.next_row_ordinal, p.has_more])).toEqual([
+      [500, 499, true],
+      [500, 999, true],
+      [200, 1199, false],
+    ]);
+    expect(all.rows.map((r) => r.key.id)).toEqual(rows.map((r) => r.key.id));
+    expect(await recomputeBundleHash(all.rows)).toBe(commit.bundle_hash);
+  });
+
   it('without query parameters returns the whole bundle from the start', async () => {
     const { user, commit } = await fiveRowBundle('whole');
     const p = ok(await t.committedRows(user, 'dev', 1));

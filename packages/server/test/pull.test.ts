@@ -206,4 +206,38 @@ describe.each(BACKENDS)('pull [%s]', (backend) => {
     ]);
     expect(all.pages).toHaveLength(3);
   });
+
+  it('the retention job moves the floor: old history answers history_pruned everywhere', async () => {
+    const keep2 = await t.withService({
+      retention: { retainedBundlesPerUser: 2, pruneIntervalMs: 0 },
+    });
+    const user = uniqueUser('retention');
+    await keep2.initEmpty(user);
+    for (let i = 1; i <= 5; i++) await keep2.pushOk(user, 'dev', i, [userIns(uuid(i))]);
+    await keep2.service.pruneHistory();
+    expectError(await keep2.pull(user, 'dev', { after_bundle_seq: 1 }), 409, 'history_pruned');
+    const p = ok(await keep2.pull(user, 'dev', { after_bundle_seq: 3 }));
+    expect(p.bundles.map((b: { bundle_seq: number }) => b.bundle_seq)).toEqual([4, 5]);
+    expectError(await keep2.committedRows(user, 'dev', 3), 409, 'history_pruned');
+    expect(ok(await keep2.committedRows(user, 'dev', 4)).rows).toHaveLength(1);
+    expectError(
+      await keep2.createPush(user, 'dev', {
+        source_bundle_id: 2,
+        planned_row_count: 1,
+        canonical_request_hash: 'a'.repeat(64),
+      }),
+      409,
+      'history_pruned',
+    );
+    const again = ok(
+      await keep2.createPush(user, 'dev', {
+        source_bundle_id: 5,
+        planned_row_count: 1,
+        canonical_request_hash: 'a'.repeat(64),
+      }),
+    );
+    expect(again.status).toBe('already_committed');
+    // The snapshot still has every live row.
+    expect((await keep2.snapshotAll(user, 'dev')).rows).toHaveLength(5);
+  });
 });

@@ -159,6 +159,46 @@ describe.each(BACKENDS)('push [%s]', (backend) => {
       ]);
     });
 
+    it('UPDATE with a partial payload changes only the listed columns', async () => {
+      const user = await ready('partialupd');
+      await t.pushOk(user, 'dev', 1, [userIns(uuid(1), 'Before')]);
+      await t.pushOk(user, 'dev', 2, [upd('users', uuid(1), { name: 'After' }, 1)]);
+      const page = ok(await t.committedRows(user, 'dev', 2));
+      expect(page.rows[0].payload).toMatchObject({ name: 'After', email: 'Before@example.com' });
+    });
+
+    it('deferred constraints: child before parent, self-reference and an FK cycle commit in one bundle', async () => {
+      const user = await ready('deferred');
+      const c = await t.pushOk(user, 'dev', 1, [
+        ins('categories', uuid(2), { name: 'child', parent_id: uuid(1) }),
+        ins('categories', uuid(1), { name: 'root', parent_id: null }),
+        ins('teams', uuid(10), { name: 'team', captain_member_id: uuid(11) }),
+        ins('team_members', uuid(11), { name: 'captain', team_id: uuid(10) }),
+        ins('file_reviews', uuid(21), { review: 'r', file_id: uuid(20) }),
+        ins('files', uuid(20), { name: 'f', data: 'AA==' }),
+      ]);
+      expect(c.row_count).toBe(6);
+      const snap = await t.snapshotAll(user, 'dev');
+      expect(snap.rows).toHaveLength(6);
+    });
+
+    it('deleting a parent that a non-cascading child still references → 400 push_commit_invalid', async () => {
+      const user = await ready('restrict');
+      await t.pushOk(user, 'dev', 1, [
+        userIns(uuid(1), 'Author'),
+        ins('posts', uuid(2), { title: 't', content: 'c', author_id: uuid(1) }),
+      ]);
+      const res = await t.pushBundle(user, 'dev', 2, [del('users', uuid(1), 1)]);
+      expectError(res.commit as never, 400, 'push_commit_invalid');
+      expect(await latestSeq(t, user)).toBe(1);
+      // Deleting child and parent together is fine.
+      const c = await t.pushOk(user, 'dev', 2, [
+        del('users', uuid(1), 1),
+        del('posts', uuid(2), 1),
+      ]);
+      expect(c.row_count).toBe(2);
+    });
+
     it('re-create of a committed tuple → already_committed with the ORIGINAL canonical_request_hash', async () => {
       const user = await ready('already');
       const rows = [userIns(uuid(1))];

@@ -271,6 +271,15 @@ describe.each(BACKENDS)('server-originated writes [%s]', (backend) => {
       expect(snap.rows.every((r) => r.row_version >= 1)).toBe(true);
     });
 
+    it('booting another service on the same database does not adopt the rows again', async () => {
+      const before = await t.pullAll(ADOPTED_USER, 'dev');
+      const again = await t.withService({});
+      const after = await again.pullAll(ADOPTED_USER, 'dev');
+      expect(after.bundles.map((b) => [b.bundle_seq, b.source_id])).toEqual(
+        before.bundles.map((b) => [b.bundle_seq, b.source_id]),
+      );
+    });
+
     it('adoption is per scope and adopted rows can be updated with their baseline version', async () => {
       const other = await t.pullAll(ADOPTED_OTHER, 'dev');
       expect(other.bundles.flatMap((b) => b.rows).map((r) => r.payload.name)).toEqual([

@@ -195,9 +195,15 @@ describe.each(BACKENDS)('watch [%s]', (backend) => {
     const allowed = uniqueUser('allowed');
     await policy.initEmpty(blocked);
     await policy.initEmpty(allowed);
-    const capsBlocked = await policy.req('GET', '/sync/capabilities', { user: blocked, source: 'w' });
+    const capsBlocked = await policy.req('GET', '/sync/capabilities', {
+      user: blocked,
+      source: 'w',
+    });
     expect(capsBlocked.json.features.bundle_change_watch).toBe(false);
-    const capsAllowed = await policy.req('GET', '/sync/capabilities', { user: allowed, source: 'w' });
+    const capsAllowed = await policy.req('GET', '/sync/capabilities', {
+      user: allowed,
+      source: 'w',
+    });
     expect(capsAllowed.json.features.bundle_change_watch).toBe(true);
     expectError(
       await policy.req('GET', '/sync/watch?after_bundle_seq=0', { user: blocked, source: 'w' }),

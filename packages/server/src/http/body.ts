@@ -21,7 +21,13 @@ export async function readJsonBody(
   if (request.body) {
     const reader = request.body.getReader();
     for (;;) {
-      const { done, value } = await reader.read();
+      let step: ReadableStreamReadResult<Uint8Array>;
+      try {
+        step = await reader.read();
+      } catch {
+        throw new SyncError(options.invalidCode ?? 'invalid_request', 'request body could not be read');
+      }
+      const { done, value } = step;
       if (done) break;
       size += value.byteLength;
       if (size > maxBytes) {
