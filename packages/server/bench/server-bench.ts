@@ -18,6 +18,8 @@
  *   BENCH_PROFILE=1        also print a per-statement profile of a serial push and
  *                          EXPLAIN ANALYZE of one commit (written to BENCH_EXPLAIN_OUT)
  *   BENCH_JSON_OUT         write the raw results as JSON to this file
+ *   BENCH_EXPERIMENTS     comma-separated statement rewrites emulating proposed server fixes
+ *                          (see lib/experiments.ts); off by default, and printed when on
  *   BENCH_KEEP_DB=1        keep the database at the end (for investigating plans by hand)
  *
  * See docs/benchmarks.md for what each number means.
@@ -27,6 +29,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createPgDatabase, createSyncService, type SyncService } from '@oversync/server';
 import pg from 'pg';
+import { selectExperiments } from './lib/experiments.js';
 import { inPhase, instrument, StatementRecorder } from './lib/instrument.js';
 import { pgCpuDelta, pgCpuSample } from './lib/pg-cpu.js';
 import {
@@ -77,6 +80,7 @@ const cfg = {
   explainOut: process.env.BENCH_EXPLAIN_OUT ?? '/tmp/oversync-bench-explain.txt',
   jsonOut: process.env.BENCH_JSON_OUT,
   keepDb: process.env.BENCH_KEEP_DB === '1',
+  experiments: selectExperiments(process.env.BENCH_EXPERIMENTS),
 };
 const WARMUP_BUNDLES = 3;
 
@@ -385,9 +389,10 @@ async function main(): Promise<void> {
         ?.server_version ?? '?';
     const autovacuum =
       (await setup.query<{ autovacuum: string }>('SHOW autovacuum')).rows[0]?.autovacuum ?? '?';
-    await setup.end();
+    cpuProbe = setup;
 
     const rec = new StatementRecorder();
+    rec.experiments = cfg.experiments;
     const baseDb = createPgDatabase({ connectionString: benchUrl, max: cfg.pool });
     closeDb = () => baseDb.close();
     const db = instrument(baseDb, rec);
@@ -542,6 +547,8 @@ async function main(): Promise<void> {
 
     const perK = (cpuMs: number) => (cpuMs / totalRows) * 1000;
     const cores = os.cpus().length;
+    const cpuLine = (c: PhaseCpu) =>
+      `${ms(perK(c.nodeMs))} / ${ms(perK(c.pgMs))} / ${ms(perK(c.machineBusyMs))} ms (machine ${pct(c.machineBusyMs / (c.wallMs * cores))} busy)`;
     const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${cores} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM`;
 
     console.log(`### oversync server benchmark\n`);
@@ -558,6 +565,13 @@ async function main(): Promise<void> {
     console.log(
       `- workload: ${cfg.devices} devices × ${cfg.bundles} bundles × ${cfg.rows} INSERT rows; payload ${avgPayload.toFixed(0)} B/row canonical JSON, chunk body ${int(chunkBytes)} B; service pool ${cfg.pool}`,
     );
+    if (cfg.experiments.length > 0) {
+      console.log(
+        `- **EXPERIMENTS ON** (statement rewrites, not the shipped server): ${cfg.experiments
+          .map((e) => `${e.name} (${rec.experimentHits.get(e.name) ?? 0} statements)`)
+          .join(', ')}`,
+      );
+    }
     console.log('');
     console.log(
       markdownTable(
@@ -620,12 +634,12 @@ async function main(): Promise<void> {
         ['diagnostics', 'value'],
         [
           [
-            'push ingest CPU per 1,000 rows: Node / PostgreSQL (+rest of machine)',
-            `${ms(perK(push.cpu.nodeMs))} / ${ms(perK(push.cpu.otherMs))} ms (machine ${pct(push.cpu.machineBusyMs / (push.cpu.wallMs * cores))} busy)`,
+            'push ingest CPU per 1,000 rows: Node / PostgreSQL (this DB) / whole machine busy',
+            cpuLine(push.cpu),
           ],
           [
-            'raw insert CPU per 1,000 rows: Node / PostgreSQL (+rest of machine)',
-            `${ms(perK(rawInsert.cpu.nodeMs))} / ${ms(perK(rawInsert.cpu.otherMs))} ms (machine ${pct(rawInsert.cpu.machineBusyMs / (rawInsert.cpu.wallMs * cores))} busy)`,
+            'raw insert CPU per 1,000 rows: Node / PostgreSQL (this DB) / whole machine busy',
+            cpuLine(rawInsert.cpu),
           ],
           [
             'push create / chunk / commit p50',
@@ -648,7 +662,7 @@ async function main(): Promise<void> {
       machine,
       node: process.version,
       postgres: pgVersion,
-      cfg: { ...cfg, adminUrl: undefined },
+      cfg: { ...cfg, adminUrl: undefined, experiments: cfg.experiments.map((e) => e.name) },
       avgPayload,
       push: {
         rowsPerSec: pushRate,
@@ -747,10 +761,11 @@ async function profileSerial(
       [
         ['wall ms (p50)', ms(median(t.bundle)), ms(median(rawLat))],
         ['Node CPU ms', ms(serial.cpu.nodeMs / n), ms(raw.cpu.nodeMs / n)],
+        ['PostgreSQL CPU ms (this DB)', ms(serial.cpu.pgMs / n), ms(raw.cpu.pgMs / n)],
         [
-          'PostgreSQL (+rest of machine) CPU ms',
-          ms(serial.cpu.otherMs / n),
-          ms(raw.cpu.otherMs / n),
+          'whole machine busy CPU ms',
+          ms(serial.cpu.machineBusyMs / n),
+          ms(raw.cpu.machineBusyMs / n),
         ],
         [
           'rows/s (serial)',

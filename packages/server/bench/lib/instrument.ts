@@ -12,6 +12,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Queryable, QueryResult, SyncDatabase } from '@oversync/server';
+import type { Experiment } from './experiments.js';
 
 export const phaseStore = new AsyncLocalStorage<string>();
 
@@ -43,6 +44,9 @@ export class StatementRecorder {
   /** When set, statements of these phases are EXPLAIN-ANALYZEd once per label (then cleared). */
   explainPhases: Set<string> | null = null;
   readonly explained: ExplainCapture[] = [];
+  /** Statement rewrites of BENCH_EXPERIMENTS (empty in a normal run). */
+  experiments: Experiment[] = [];
+  readonly experimentHits = new Map<string, number>();
   readonly #explainedKeys = new Set<string>();
 
   add(label: string, elapsed: number): void {
@@ -109,8 +113,16 @@ function parseExplain(lines: string[]): {
 /** Wraps a database so every statement is timed into `rec`. */
 export function instrument(db: SyncDatabase, rec: StatementRecorder): SyncDatabase {
   const wrap = (q: Queryable, inTx: boolean): Queryable => ({
-    async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const label = sqlLabel(text);
+    async query<R>(original: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      let text = original;
+      for (const e of rec.experiments) {
+        const r = e.rewrite(text);
+        if (r === undefined) continue;
+        rec.experimentHits.set(e.name, (rec.experimentHits.get(e.name) ?? 0) + 1);
+        if (r === null) return { rows: [], rowCount: 0 };
+        text = r;
+      }
+      const label = sqlLabel(original);
       if (inTx && rec.enabled && EXPLAINABLE.test(text) && rec.wantsExplain(label)) {
         await q.query('SAVEPOINT oversync_bench_explain');
         try {
