@@ -1,0 +1,92 @@
+import { BACKENDS, ins, startTestServer, type TestServer, uuid } from '@oversync/test-kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+describe.each(BACKENDS)('snapshot session limits and source sequencing [%s]', (backend) => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ backend, serviceOptions: { retention: { pruneIntervalMs: 0 } } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  async function seed(user: string): Promise<void> {
+    await t.initEmpty(user, 's');
+    await t.pushOk(user, 's', 1, [
+      ins('users', uuid(1), { name: 'A'.repeat(300), email: 'a@x' }),
+      ins('users', uuid(2), { name: 'B', email: 'b@x' }),
+    ]);
+  }
+
+  it('409 snapshot_session_limit_exceeded with dimension byte_count, and no session is left', async () => {
+    const user = 'lim-bytes';
+    await seed(user);
+    const limited = await t.withService({ limits: { max_bytes_per_snapshot_session: 400 } });
+    const r = await limited.req('POST', '/sync/snapshot-sessions', { user, source: 's' });
+    expect(r.status).toBe(409);
+    expect(r.json).toMatchObject({
+      error: 'snapshot_session_limit_exceeded',
+      dimension: 'byte_count',
+      limit: 400,
+    });
+    expect(r.json.actual).toBeGreaterThan(400);
+    const left = await t.database.query<{ n: string }>(
+      'SELECT count(*)::text AS n FROM sync.snapshot_sessions',
+    );
+    expect(left).toEqual([{ n: '0' }]);
+  });
+
+  it('409 snapshot_session_limit_exceeded with dimension row_byte_count for one oversized row', async () => {
+    const user = 'lim-row';
+    await seed(user);
+    const limited = await t.withService({ limits: { max_bytes_per_snapshot_row: 300 } });
+    const r = await limited.req('POST', '/sync/snapshot-sessions', { user, source: 's' });
+    expect(r.status).toBe(409);
+    expect(r.json).toMatchObject({
+      error: 'snapshot_session_limit_exceeded',
+      dimension: 'row_byte_count',
+      limit: 300,
+    });
+    expect(r.json.actual).toBeGreaterThan(300);
+  });
+
+  it('409 source_sequence_changed when the source committed elsewhere between create and commit', async () => {
+    const user = 'seq-changed';
+    await t.initEmpty(user, 'shared-id');
+    const staged = await t.pushBundle(
+      user,
+      'shared-id',
+      1,
+      [ins('users', uuid(3), { name: 'C', email: 'c@x' })],
+      {
+        commit: false,
+      },
+    );
+    expect(staged.create.json.status).toBe('staging');
+    // A server writer that (wrongly) shares the client's source id takes source_bundle_id 1.
+    await t.service.scopeManager.execWrite(user, { writerId: 'shared-id' }, (tx) =>
+      tx.query(`INSERT INTO business.users (id, name, email) VALUES ($1, 'S', 's@x')`, [uuid(4)]),
+    );
+    const commit = await t.commit(user, 'shared-id', staged.pushId as string);
+    expect(commit.status).toBe(409);
+    expect(commit.json.error).toBe('source_sequence_changed');
+    const users = await t.database.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM business.users WHERE _sync_scope_id = $1`,
+      [user],
+    );
+    expect(users).toEqual([{ n: '1' }]);
+  });
+
+  it('rejects planned_row_count above max_rows_per_bundle', async () => {
+    const user = 'lim-planned';
+    await t.initEmpty(user, 's');
+    const limited = await t.withService({ limits: { max_rows_per_bundle: 3 } });
+    const r = await limited.createPush(user, 's', {
+      source_bundle_id: 1,
+      planned_row_count: 4,
+      canonical_request_hash: 'a'.repeat(64),
+    });
+    expect(r.status).toBe(400);
+    expect(r.json.error).toBe('push_session_invalid');
+  });
+});
