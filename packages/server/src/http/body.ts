@@ -25,7 +25,10 @@ export async function readJsonBody(
       try {
         step = await reader.read();
       } catch {
-        throw new SyncError(options.invalidCode ?? 'invalid_request', 'request body could not be read');
+        throw new SyncError(
+          options.invalidCode ?? 'invalid_request',
+          'request body could not be read',
+        );
       }
       const { done, value } = step;
       if (done) break;

@@ -2,7 +2,14 @@ import { sqlState } from '../db/sync-database.js';
 
 const TRANSIENT_SQLSTATE_CLASSES = ['08', '53', '57'];
 const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '55P03', '57014']);
-const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+const TRANSIENT_NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 /**
  * True when a failure is the database being unreachable, overloaded or restarting (or a
@@ -11,7 +18,10 @@ const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT',
  */
 export function isTransientDatabaseError(err: unknown): boolean {
   const state = sqlState(err);
-  if (state && (TRANSIENT_SQLSTATES.has(state) || TRANSIENT_SQLSTATE_CLASSES.includes(state.slice(0, 2)))) {
+  if (
+    state &&
+    (TRANSIENT_SQLSTATES.has(state) || TRANSIENT_SQLSTATE_CLASSES.includes(state.slice(0, 2)))
+  ) {
     return true;
   }
   if (state && TRANSIENT_NODE_CODES.has(state)) return true;

@@ -21,7 +21,7 @@ function inUploadOrder(
   staged: readonly { table_id: number; key: string }[],
 ): BundleEffect[] {
   const rank = new Map<string, number>();
-  staged.forEach((r, i) => rank.set(`${r.table_id}\u0000${r.key}`, i));
+  for (const [i, r] of staged.entries()) rank.set(`${r.table_id}\u0000${r.key}`, i);
   const at = (e: BundleEffect) => rank.get(`${e.tableId}\u0000${e.key}`) ?? Number.MAX_SAFE_INTEGER;
   return effects
     .map((e, i) => ({ e, i }))
