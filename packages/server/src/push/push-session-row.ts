@@ -11,6 +11,7 @@ export interface PushSession {
   plannedRowCount: string;
   nextExpected: string;
   requestHash: string;
+  stagedBytes: string;
   initializationId: string | null;
 }
 
@@ -35,12 +36,13 @@ export async function loadPushSession(
     planned: string;
     next: string;
     request_hash: string;
+    staged_bytes: string;
     initialization_id: string | null;
     expired: boolean;
   }>(
     `SELECT us.user_id, ps.user_pk::text AS user_pk, ps.source_id, ps.source_bundle_id::text AS source_bundle_id,
             ps.planned_row_count::text AS planned, ps.next_expected_row_ordinal::text AS next,
-            ps.request_hash, ps.initialization_id::text AS initialization_id, ps.expires_at <= $2 AS expired
+            ps.request_hash, ps.staged_bytes::text AS staged_bytes, ps.initialization_id::text AS initialization_id, ps.expires_at <= $2 AS expired
        FROM sync.push_sessions ps JOIN sync.user_state us ON us.user_pk = ps.user_pk
       WHERE ps.push_id = $1::uuid FOR UPDATE OF ps`,
     [pushId, ctx.now()],
@@ -60,6 +62,7 @@ export async function loadPushSession(
     plannedRowCount: r.planned,
     nextExpected: r.next,
     requestHash: r.request_hash,
+    stagedBytes: r.staged_bytes,
     initializationId: r.initialization_id,
   };
 }

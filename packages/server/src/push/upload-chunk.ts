@@ -58,6 +58,17 @@ export async function uploadChunk(
         );
       }
       const end = next + BigInt(rows.length);
+      const chunkBytes = rows.reduce(
+        (n, r) => n + (r.applyPayload === null ? 0 : Buffer.byteLength(r.applyPayload)),
+        0,
+      );
+      const stagedBytes = BigInt(session.stagedBytes) + BigInt(chunkBytes);
+      if (stagedBytes > BigInt(ctx.limits.max_bytes_per_bundle)) {
+        throw new SyncError(
+          'push_chunk_invalid',
+          `bundle payloads exceed max_bytes_per_bundle ${ctx.limits.max_bytes_per_bundle}`,
+        );
+      }
       if (end > BigInt(session.plannedRowCount)) {
         throw new SyncError(
           'push_chunk_invalid',
@@ -84,8 +95,9 @@ export async function uploadChunk(
       );
       const expires = new Date(ctx.now().getTime() + ctx.limits.push_session_ttl_seconds * 1000);
       await tx.query(
-        'UPDATE sync.push_sessions SET next_expected_row_ordinal = $2::int8, expires_at = $3 WHERE push_id = $1::uuid',
-        [pushId, String(end), expires],
+        `UPDATE sync.push_sessions SET next_expected_row_ordinal = $2::int8, expires_at = $3, staged_bytes = $4::int8
+          WHERE push_id = $1::uuid`,
+        [pushId, String(end), expires, String(stagedBytes)],
       );
       return `{"push_id":${JSON.stringify(pushId)},"next_expected_row_ordinal":${end}}`;
     });

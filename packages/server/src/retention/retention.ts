@@ -68,5 +68,10 @@ export async function pruneOnce(ctx: ServiceContext, window: number): Promise<{ 
   const now = ctx.now();
   await ctx.db.query('DELETE FROM sync.push_sessions WHERE expires_at <= $1', [now]);
   await ctx.db.query('DELETE FROM sync.snapshot_sessions WHERE expires_at <= $1', [now]);
+  // Capture rows of transactions that ended without being drained (e.g. a deferred
+  // application trigger that wrote after the bundle was finalised) must not pile up.
+  await ctx.db.query(
+    `DELETE FROM sync.capture WHERE txid < pg_snapshot_xmin(pg_current_snapshot())`,
+  );
   return { users };
 }

@@ -117,12 +117,15 @@ CREATE TABLE IF NOT EXISTS sync.push_sessions (
   planned_row_count bigint NOT NULL CHECK (planned_row_count > 0),
   next_expected_row_ordinal bigint NOT NULL DEFAULT 0,
   request_hash text NOT NULL,
+  staged_bytes bigint NOT NULL DEFAULT 0,
   initialization_id uuid,
   expires_at timestamptz NOT NULL,
   UNIQUE (user_pk, source_id, source_bundle_id),
   CHECK (next_expected_row_ordinal >= 0 AND next_expected_row_ordinal <= planned_row_count)
 );
 CREATE INDEX IF NOT EXISTS push_sessions_expires_idx ON sync.push_sessions (expires_at);
+-- Upgrades of layout v1 databases created before the column existed.
+ALTER TABLE sync.push_sessions ADD COLUMN IF NOT EXISTS staged_bytes bigint NOT NULL DEFAULT 0;
 
 CREATE TABLE IF NOT EXISTS sync.push_session_rows (
   push_id uuid NOT NULL REFERENCES sync.push_sessions (push_id) ON DELETE CASCADE,

@@ -92,6 +92,13 @@ export async function snapshotChunk(
     bytes += r.byte_len;
     out.push(r.row_json);
   }
+  if (out.length === 0 && after < total) {
+    // The materialised rows are gone (the unlogged table was reset by a database crash).
+    throw new SyncError(
+      'snapshot_session_expired',
+      'snapshot session data is no longer available; create a new session',
+    );
+  }
   const next = after + BigInt(out.length);
   return `{"snapshot_id":"${snapshotId}","snapshot_bundle_seq":${session.seq},"rows":[${out.join(',')}],"next_row_ordinal":${next},"has_more":${next < total},"byte_count":${bytes}}`;
 }
