@@ -99,7 +99,6 @@ const AUTHENTICATED_ERRORS = [
 /** Extra errors of operations that read a JSON body. */
 const BODY_ERRORS = [
   'payload_too_large',
-  'unsupported_media_type',
 ] as const satisfies readonly ErrorCode[];
 
 const PUSH_ID: ParameterSpec = {
@@ -238,6 +237,7 @@ export const ENDPOINTS = [
       ...AUTHENTICATED_ERRORS,
       'push_commit_invalid',
       'push_conflict',
+      'scope_uninitialized',
       'push_session_not_found',
       'push_session_forbidden',
       'push_session_expired',
@@ -397,13 +397,8 @@ export const ENDPOINTS = [
       'snapshot_session_invalid',
       'source_replacement_invalid',
       'source_retired',
-      'history_pruned',
-      'source_sequence_out_of_order',
-      'source_sequence_changed',
       'scope_uninitialized',
       'scope_initializing',
-      'initialization_stale',
-      'initialization_expired',
       'snapshot_session_limit_exceeded',
       'snapshot_build_capacity',
       'snapshot_session_create_failed',
@@ -473,7 +468,6 @@ export const ENDPOINTS = [
     extraResponses: [],
     errors: [
       ...AUTHENTICATED_ERRORS,
-      'snapshot_chunk_invalid',
       'snapshot_session_not_found',
       'snapshot_session_forbidden',
       'snapshot_session_delete_failed',

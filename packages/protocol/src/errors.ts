@@ -22,7 +22,6 @@ export const ERROR_CODES = {
   method_not_allowed: { status: 405, meaning: 'wrong HTTP method for a known path' },
   not_found: { status: 404, meaning: 'unknown path' },
   payload_too_large: { status: 413, meaning: 'request body exceeds the configured limit' },
-  unsupported_media_type: { status: 415, meaning: 'request body is not JSON' },
   service_unavailable: { status: 503, meaning: 'service is shutting down' },
   connect_invalid: { status: 400, meaning: 'invalid connect request' },
   connect_failed: { status: 500, meaning: 'internal connect failure' },
