@@ -17,6 +17,10 @@ export async function listen(
   options: { port: number; host: string },
 ): Promise<RunningServer> {
   const server = createServer(toNodeListener(async (request) => handler(request)));
+  // Longer than the idle-socket reuse of common clients (Dart keeps sockets 15 s), so a
+  // client never writes into a connection the server is closing.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       reject(

@@ -190,10 +190,12 @@ export const DEFAULT_BUNDLE_LIMITS: Readonly<BundleLimits> = Object.freeze({
   max_concurrent_snapshot_builds: 2,
   max_concurrent_snapshot_chunk_requests: 8,
   initialization_lease_ttl_seconds: 900,
-  max_rows_per_bundle: 100_000,
-  max_bytes_per_bundle: 67_108_864,
-  max_rows_per_snapshot_session: 1_000_000,
-  max_bytes_per_snapshot_session: 1_073_741_824,
+  // 0 = unlimited (and omitted from capabilities): clients put every dirty row into one
+  // bundle and read no bundle cap, so any default cap would strand a large offline device.
+  max_rows_per_bundle: 0,
+  max_bytes_per_bundle: 0,
+  max_rows_per_snapshot_session: 0,
+  max_bytes_per_snapshot_session: 0,
 });
 
 /** Longest source id accepted; bounds header and index sizes. */

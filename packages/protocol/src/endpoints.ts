@@ -97,9 +97,7 @@ const AUTHENTICATED_ERRORS = [
 ] as const satisfies readonly ErrorCode[];
 
 /** Extra errors of operations that read a JSON body. */
-const BODY_ERRORS = [
-  'payload_too_large',
-] as const satisfies readonly ErrorCode[];
+const BODY_ERRORS = ['payload_too_large'] as const satisfies readonly ErrorCode[];
 
 const PUSH_ID: ParameterSpec = {
   name: 'push_id',

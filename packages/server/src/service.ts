@@ -62,7 +62,7 @@ export interface SyncServiceOptions {
   logger?: Logger;
   /** @default { origins: '*' } */
   cors?: CorsOptions;
-  /** Largest accepted request body. @default 33554432 (32 MiB) */
+  /** Largest accepted request body. @default 134217728 (128 MiB) */
   maxBodyBytes?: number;
   /** Bundle-change watch. @default { enabled: true, heartbeatMs: 25000 } */
   watch?: {
@@ -149,7 +149,7 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
   const logger = options.logger ?? noopLogger;
   const limits: BundleLimits = { ...DEFAULT_BUNDLE_LIMITS, ...options.limits };
   const basePath = (options.basePath ?? '').replace(/\/+$/, '');
-  const maxBodyBytes = options.maxBodyBytes ?? 32 * 1024 * 1024;
+  const maxBodyBytes = options.maxBodyBytes ?? 128 * 1024 * 1024;
   const cors: CorsOptions = options.cors ?? { origins: '*' };
   const watchEnabled = options.watch?.enabled ?? true;
   const heartbeatMs = options.watch?.heartbeatMs ?? 25_000;
@@ -242,7 +242,8 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
         sync_key_columns: [t.keyColumn],
       })),
       features: { ...features, bundle_change_watch: watchAllowed },
-      bundle_limits: limits,
+      // 0 means unlimited and is omitted, as clients treat an absent limit.
+      bundle_limits: Object.fromEntries(Object.entries(limits).filter(([, v]) => v > 0)),
     });
   }
 

@@ -9,7 +9,7 @@ import {
   uuid,
 } from '@oversync/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ok, recomputeBundleHash } from './helpers.js';
+import { committedBundleHash, ok, recomputeBundleHash } from './helpers.js';
 
 function statuses(r: PushResult): number[] {
   return [r.create.status, ...r.chunks.map((c) => c.status), r.commit?.status ?? 0];
@@ -48,7 +48,9 @@ describe.each(BACKENDS)('concurrency [%s]', (backend) => {
     expect(pulled.bundles.map((b) => b.bundle_seq)).toEqual([1, 2]);
     for (const b of pulled.bundles) {
       expect(b.rows).toHaveLength(20);
-      expect(await recomputeBundleHash(b.rows)).toBe(b.bundle_hash);
+      expect(await recomputeBundleHash(b.rows)).toBe(
+        await committedBundleHash(t, user, b.bundle_seq),
+      );
     }
   });
 

@@ -74,3 +74,21 @@ export class TestClock {
     this.offsetMs += ms;
   }
 }
+
+/**
+ * The committed `bundle_hash` of a bundle (pull bundles carry exactly the members clients
+ * declare, so the hash is read from the committed-bundle endpoint).
+ */
+export async function committedBundleHash(
+  c: TestClient,
+  user: string,
+  bundleSeq: number,
+): Promise<string> {
+  const r = ok(
+    await c.req('GET', `/sync/committed-bundles/${bundleSeq}/rows?max_rows=1`, {
+      user,
+      source: 'probe',
+    }),
+  );
+  return r.bundle_hash;
+}

@@ -77,6 +77,64 @@ describe.each(BACKENDS)('snapshot session limits and source sequencing [%s]', (b
     expect(users).toEqual([{ n: '1' }]);
   });
 
+  it('accepts a DELETE row that carries "payload": null (kotlinx default encoding) as an omitted payload', async () => {
+    const user = 'delete-null';
+    await t.initEmpty(user, 's');
+    await t.pushOk(user, 's', 1, [ins('users', uuid(7), { name: 'D', email: 'd@x' })]);
+    const commit = await t.pushOk(user, 's', 2, [
+      {
+        schema: 'business',
+        table: 'users',
+        key: { id: uuid(7) },
+        op: 'DELETE',
+        base_row_version: 1,
+        payload: null,
+      },
+    ]);
+    expect(commit.row_count).toBe(1);
+    const left = await t.database.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM business.users WHERE _sync_scope_id = $1`,
+      [user],
+    );
+    expect(left).toEqual([{ n: '0' }]);
+  });
+
+  it('refuses a commit whose row would exceed max_bytes_per_snapshot_row (snapshots would fail forever)', async () => {
+    const user = 'row-too-big';
+    await t.initEmpty(user, 's');
+    const limited = await t.withService({ limits: { max_bytes_per_snapshot_row: 400 } });
+    const big = await limited.pushBundle(user, 's', 1, [
+      ins('users', uuid(8), { name: 'x'.repeat(500), email: 'e@x' }),
+    ]);
+    expect(big.commit?.status).toBe(400);
+    expect(big.commit?.json).toMatchObject({ error: 'push_commit_invalid', limit: 400 });
+    const small = await limited.pushBundle(user, 's', 1, [
+      ins('users', uuid(8), { name: 'ok', email: 'e@x' }),
+    ]);
+    expect(small.commit?.status).toBe(200);
+    const snap = await limited.req('POST', '/sync/snapshot-sessions', { user, source: 's' });
+    expect(snap.status).toBe(200);
+  });
+
+  it('answers 409 initialization_stale (not 400) to a seed push after the scope was initialized by another source', async () => {
+    const user = 'stale-seed';
+    const seed = await t.connect(user, 'phone', true);
+    expect(seed.resolution).toBe('initialize_local');
+    // The lease lapses while the phone is offline; the tablet initializes the scope instead.
+    await t.database.exec(
+      `UPDATE sync.user_state SET lease_expires_at = now() - interval '1 second' WHERE user_id = '${user}'`,
+    );
+    expect((await t.connect(user, 'tablet', false)).resolution).toBe('initialize_empty');
+    const r = await t.createPush(user, 'phone', {
+      source_bundle_id: 1,
+      planned_row_count: 1,
+      canonical_request_hash: 'a'.repeat(64),
+      initialization_id: seed.initialization_id,
+    });
+    expect(r.status).toBe(409);
+    expect(r.json.error).toBe('initialization_stale');
+  });
+
   it('rejects planned_row_count above max_rows_per_bundle', async () => {
     const user = 'lim-planned';
     await t.initEmpty(user, 's');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { bundleHashInputFromCanonicalPayloads } from '@oversync/protocol';
+import { bundleHashInputFromCanonicalPayloads, SyncError } from '@oversync/protocol';
 import type { Catalog } from '../bootstrap/catalog.js';
 import type { Queryable } from '../db/sync-database.js';
 import { type BundleEffect, OP_DELETE, OP_NAMES } from './normalize.js';
@@ -24,6 +24,11 @@ export interface BundleTarget {
   sourceId: string;
   sourceBundleId: string;
   requestHash: string | null;
+  /**
+   * Largest snapshot row (bytes of its wire JSON) a bundle may create; a larger row would
+   * make every later snapshot of this user fail, so it is refused here. 0 = no check.
+   */
+  maxSnapshotRowBytes?: number;
 }
 
 /**
@@ -53,6 +58,29 @@ export async function writeBundle(
       };
     }),
   );
+  const maxRow = target.maxSnapshotRowBytes ?? 0;
+  if (maxRow > 0) {
+    for (const e of effects) {
+      if (e.payload === null) continue;
+      const t = catalog.byId(e.tableId);
+      // The row as a snapshot will carry it: {"key":…,"payload":…,"row_version":…,"schema":…,"table":…}.
+      const size =
+        Buffer.byteLength(e.payload) +
+        Buffer.byteLength(JSON.stringify(e.key)) +
+        Buffer.byteLength(JSON.stringify({ s: t.schema, t: t.table, k: t.keyColumn })) +
+        target.bundleSeq.length +
+        60;
+      if (size > maxRow) {
+        throw new SyncError(
+          'push_commit_invalid',
+          `row ${t.schema}.${t.table} ${e.key} would be ${size} bytes in a snapshot, above max_bytes_per_snapshot_row ${maxRow}`,
+          {
+            extra: { table: `${t.schema}.${t.table}`, key: e.key, byte_count: size, limit: maxRow },
+          },
+        );
+      }
+    }
+  }
   const bundleHash = createHash('sha256').update(hashInput, 'utf8').digest('hex');
   const byteCount = Buffer.byteLength(hashInput, 'utf8');
   const { rows } = await tx.query<{ seq: string }>(

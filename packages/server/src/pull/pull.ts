@@ -116,7 +116,8 @@ export async function pull(
       }
       const bundles = chosen.map(
         (h) =>
-          `{"bundle_seq":${h.seq},"source_id":${JSON.stringify(h.source_id)},"source_bundle_id":${h.source_bundle_id},"row_count":${h.row_count},"bundle_hash":"${h.bundle_hash}","rows":[${(rowsBySeq.get(h.seq) ?? []).join(',')}]}`,
+          // Exactly the members clients declare: strict decoders reject unknown ones.
+          `{"bundle_seq":${h.seq},"source_id":${JSON.stringify(h.source_id)},"source_bundle_id":${h.source_bundle_id},"rows":[${(rowsBySeq.get(h.seq) ?? []).join(',')}]}`,
       );
       return {
         kind: 'ok' as const,

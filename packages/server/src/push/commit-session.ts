@@ -101,6 +101,7 @@ export async function commitPushSession(
           sourceId: actor.sourceId,
           sourceBundleId: session.sourceBundleId,
           requestHash: session.requestHash,
+          maxSnapshotRowBytes: ctx.limits.max_bytes_per_snapshot_row,
         },
         effects,
       );

@@ -32,7 +32,7 @@ function parse(body: unknown, maxRows: number): CreateRequest {
   if (typeof planned !== 'number' || !Number.isSafeInteger(planned) || planned <= 0) {
     throw new SyncError('push_session_invalid', 'planned_row_count must be a positive integer');
   }
-  if (planned > maxRows) {
+  if (maxRows > 0 && planned > maxRows) {
     throw new SyncError(
       'push_session_invalid',
       `planned_row_count exceeds max_rows_per_bundle ${maxRows}`,
@@ -158,9 +158,10 @@ export async function createPushSession(
       }
       await requireSeedLease(ctx, tx, user, actor.sourceId, req.initializationId);
     } else if (user.scopeState === SCOPE_INITIALIZED && req.initializationId) {
+      // 409 (not 400): clients recover from a stale lease by reconnecting, which is what this is.
       throw new SyncError(
-        'push_session_invalid',
-        'initialization_id must be omitted once the scope is initialized',
+        'initialization_stale',
+        'the scope is already initialized; this initialization lease is stale (connect again)',
       );
     }
     const expected = await expectedSourceBundleId(tx, user.userPk, actor.sourceId, true);

@@ -68,7 +68,9 @@ export function prepareRow(catalog: Catalog, raw: unknown, index: number): Stage
   let colset = '';
   let payloadCanonical = 'null';
   if (op === OP_DELETE) {
-    if (Object.hasOwn(row, 'payload')) throw invalid(index, 'DELETE rows must omit payload');
+    // `"payload": null` is how default kotlinx.serialization settings spell "omitted".
+    if (row.payload !== undefined && row.payload !== null)
+      throw invalid(index, 'DELETE rows must omit payload');
   } else {
     const payload = row.payload;
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {

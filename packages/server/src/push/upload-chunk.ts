@@ -63,7 +63,10 @@ export async function uploadChunk(
         0,
       );
       const stagedBytes = BigInt(session.stagedBytes) + BigInt(chunkBytes);
-      if (stagedBytes > BigInt(ctx.limits.max_bytes_per_bundle)) {
+      if (
+        ctx.limits.max_bytes_per_bundle > 0 &&
+        stagedBytes > BigInt(ctx.limits.max_bytes_per_bundle)
+      ) {
         throw new SyncError(
           'push_chunk_invalid',
           `bundle payloads exceed max_bytes_per_bundle ${ctx.limits.max_bytes_per_bundle}`,

@@ -92,6 +92,7 @@ export async function withinSyncBundle<T>(
           sourceId: target.sourceId,
           sourceBundleId: sbid.toString(),
           requestHash: null,
+          maxSnapshotRowBytes: ctx.limits.max_bytes_per_snapshot_row,
         },
         effects,
       );

@@ -46,7 +46,10 @@ export async function createSnapshot(
         [user.userPk],
       );
       const liveRows = BigInt(counted[0]?.n ?? '0');
-      if (liveRows > BigInt(limits.max_rows_per_snapshot_session)) {
+      if (
+        limits.max_rows_per_snapshot_session > 0 &&
+        liveRows > BigInt(limits.max_rows_per_snapshot_session)
+      ) {
         throw limitExceeded('row_count', liveRows, limits.max_rows_per_snapshot_session);
       }
       const snapshotId = ctx.randomUUID();
@@ -83,12 +86,14 @@ export async function createSnapshot(
       const n = BigInt(totals[0]?.n ?? '0');
       const bytes = BigInt(totals[0]?.bytes ?? '0');
       const widest = BigInt(totals[0]?.widest ?? '0');
-      if (n > BigInt(limits.max_rows_per_snapshot_session))
+      const over = (limit: number, actual: bigint) => limit > 0 && actual > BigInt(limit);
+      if (over(limits.max_rows_per_snapshot_session, n)) {
         throw limitExceeded('row_count', n, limits.max_rows_per_snapshot_session);
-      if (bytes > BigInt(limits.max_bytes_per_snapshot_session)) {
+      }
+      if (over(limits.max_bytes_per_snapshot_session, bytes)) {
         throw limitExceeded('byte_count', bytes, limits.max_bytes_per_snapshot_session);
       }
-      if (widest > BigInt(limits.max_bytes_per_snapshot_row)) {
+      if (over(limits.max_bytes_per_snapshot_row, widest)) {
         throw limitExceeded('row_byte_count', widest, limits.max_bytes_per_snapshot_row);
       }
       await tx.query(
