@@ -27,6 +27,13 @@ export async function setRetainedFloor(
         `retained_bundle_floor ${floor} is above the latest bundle ${latest}`,
       );
     }
+    // Pruned bundles are gone; lowering the floor would make pulls skip them silently.
+    if (floor < BigInt(user.retainedFloor)) {
+      throw new SyncError(
+        'invalid_request',
+        `retained_bundle_floor ${floor} is below the current floor ${user.retainedFloor}; history cannot be restored`,
+      );
+    }
     await tx.query(
       'UPDATE sync.user_state SET retained_bundle_floor = $2::int8 WHERE user_pk = $1::int8',
       [user.userPk, floor.toString()],

@@ -29,52 +29,71 @@ export async function openWatch(
   const user = await readUser(ctx.db, actor.userId, ctx.now());
   requireInitialized(user);
   const encoder = new TextEncoder();
-  let wakeUp: () => void = () => undefined;
-  const sub: WatchSubscriber = {
-    lastSeq: after,
-    pending: null,
-    closed: false,
-    wake: () => wakeUp(),
+  let waiter: (() => void) | null = null;
+  const wakeUp = () => {
+    const w = waiter;
+    waiter = null;
+    w?.();
   };
+  const sub: WatchSubscriber = { lastSeq: after, pending: null, closed: false, wake: wakeUp };
   const unsubscribe = ctx.hub.subscribe(user.userPk, sub, actor.userId);
   const latest = await readUser(ctx.db, actor.userId, ctx.now());
   if (latest) ctx.hub.publish(latest.userPk, { bundleSeq: BigInt(latest.nextBundleSeq) - 1n });
-  let timer: ReturnType<typeof setInterval> | undefined;
-  const finish = (controller?: ReadableStreamDefaultController<Uint8Array>) => {
-    if (timer) clearInterval(timer);
+  let heartbeatDue = false;
+  let greeted = false;
+  const timer = setInterval(() => {
+    heartbeatDue = true;
+    wakeUp();
+  }, heartbeatMs);
+  timer.unref?.();
+  const onAbort = () => {
+    sub.closed = true;
+    wakeUp();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  const finish = () => {
+    clearInterval(timer);
+    signal.removeEventListener('abort', onAbort);
     unsubscribe();
     sub.closed = true;
-    try {
-      controller?.close();
-    } catch {
-      // already closed
-    }
   };
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      const flush = () => {
-        if (sub.closed || signal.aborted) {
-          finish(controller);
+  // Pull-based with no read-ahead: an event is taken from the subscriber's one-slot buffer
+  // only when the client is ready for it, so a slow reader gets the newest event instead of
+  // a growing backlog.
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (!greeted) {
+          greeted = true;
+          controller.enqueue(encoder.encode(': connected\n\n'));
           return;
         }
-        const e = sub.pending;
-        if (e) {
-          sub.pending = null;
-          controller.enqueue(encoder.encode(frame(e)));
+        for (;;) {
+          if (sub.closed || signal.aborted) {
+            finish();
+            controller.close();
+            return;
+          }
+          const e = sub.pending;
+          if (e) {
+            sub.pending = null;
+            controller.enqueue(encoder.encode(frame(e)));
+            return;
+          }
+          if (heartbeatDue) {
+            heartbeatDue = false;
+            controller.enqueue(encoder.encode(': heartbeat\n\n'));
+            return;
+          }
+          await new Promise<void>((resolve) => {
+            waiter = resolve;
+          });
         }
-      };
-      wakeUp = flush;
-      controller.enqueue(encoder.encode(': connected\n\n'));
-      timer = setInterval(() => {
-        if (sub.closed || signal.aborted) finish(controller);
-        else controller.enqueue(encoder.encode(': heartbeat\n\n'));
-      }, heartbeatMs);
-      timer.unref?.();
-      signal.addEventListener('abort', () => finish(controller), { once: true });
-      flush();
+      },
+      cancel() {
+        finish();
+      },
     },
-    cancel() {
-      finish();
-    },
-  });
+    { highWaterMark: 0 },
+  );
 }
