@@ -46,8 +46,17 @@ describe('DEFAULT_BUNDLE_LIMITS', () => {
     expect(l.default_rows_per_committed_bundle_chunk).toBeLessThanOrEqual(
       l.max_rows_per_committed_bundle_chunk,
     );
-    for (const value of Object.values(l))
-      expect(Number.isSafeInteger(value) && value > 0).toBe(true);
+    // 0 means unlimited (omitted from capabilities); only the bundle and session caps use it.
+    const unlimited = new Set([
+      'max_rows_per_bundle',
+      'max_bytes_per_bundle',
+      'max_rows_per_snapshot_session',
+      'max_bytes_per_snapshot_session',
+    ]);
+    for (const [name, value] of Object.entries(l)) {
+      expect(Number.isSafeInteger(value), name).toBe(true);
+      expect(unlimited.has(name) ? value >= 0 : value > 0, name).toBe(true);
+    }
   });
 
   it('cannot be mutated by accident', () => {

@@ -155,7 +155,7 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
   const heartbeatMs = options.watch?.heartbeatMs ?? 25_000;
   const now = options.now ?? (() => new Date());
   const randomUUID = options.randomUUID ?? (() => nodeRandomUUID());
-  const hub = new WatchHub(options.db, logger);
+  const hub = new WatchHub(options.db, logger, watchEnabled);
   let catalog: Catalog | undefined;
   let lifecycle: Lifecycle = 'running';
   let inflight = 0;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { bundleHashInputFromCanonicalPayloads, SyncError } from '@oversync/protocol';
 import type { Catalog } from '../bootstrap/catalog.js';
 import type { Queryable } from '../db/sync-database.js';
+import { sourceRetired } from '../push/source-state.js';
 import { type BundleEffect, OP_DELETE, OP_NAMES } from './normalize.js';
 
 /** What identifies and describes a committed bundle. */
@@ -29,6 +30,10 @@ export interface BundleTarget {
    * make every later snapshot of this user fail, so it is refused here. 0 = no check.
    */
   maxSnapshotRowBytes?: number;
+  /** A push session to delete in the same statement (the one being committed). */
+  deletePushId?: string;
+  /** Move the scope to INITIALIZED (a seed commit), by this source at this time. */
+  initializeScope?: { bySource: string; at: Date };
 }
 
 /**
@@ -83,9 +88,15 @@ export async function writeBundle(
   }
   const bundleHash = createHash('sha256').update(hashInput, 'utf8').digest('hex');
   const byteCount = Buffer.byteLength(hashInput, 'utf8');
-  const { rows } = await tx.query<{ seq: string }>(
+  const { rows } = await tx.query<{ seq: string; source_ok: number }>(
     `WITH us AS (
-       UPDATE sync.user_state SET next_bundle_seq = next_bundle_seq + 1
+       UPDATE sync.user_state SET next_bundle_seq = next_bundle_seq + 1,
+              scope_state = CASE WHEN $14::text IS NULL THEN scope_state ELSE 2 END,
+              initializer_source_id = CASE WHEN $14::text IS NULL THEN initializer_source_id END,
+              initialization_id = CASE WHEN $14::text IS NULL THEN initialization_id END,
+              lease_expires_at = CASE WHEN $14::text IS NULL THEN lease_expires_at END,
+              initialized_at = CASE WHEN $14::text IS NULL THEN initialized_at ELSE $15::timestamptz END,
+              initialized_by_source_id = CASE WHEN $14::text IS NULL THEN initialized_by_source_id ELSE $14 END
         WHERE user_pk = $1::int8 AND next_bundle_seq = $2::int8 RETURNING user_pk
      ), bl AS (
        INSERT INTO sync.bundle_log (user_pk, bundle_seq, source_id, source_bundle_id, row_count, byte_count, bundle_hash, request_hash)
@@ -104,8 +115,13 @@ export async function writeBundle(
        SELECT $1::int8, $3, 'active', $4::int8 FROM bl
        ON CONFLICT (user_pk, source_id) DO UPDATE
          SET state = 'active', max_committed_source_bundle_id = EXCLUDED.max_committed_source_bundle_id
+         -- A source retired concurrently (rotated rebuild) must never be revived.
+         WHERE sync.source_state.state <> 'retired'
+       RETURNING 1
+     ), dp AS (
+       DELETE FROM sync.push_sessions WHERE $13::uuid IS NOT NULL AND push_id = $13::uuid
      )
-     SELECT bundle_seq::text AS seq FROM bl`,
+     SELECT bundle_seq::text AS seq, (SELECT count(*) FROM ss)::int AS source_ok FROM bl`,
     [
       target.userPk,
       target.bundleSeq,
@@ -119,9 +135,19 @@ export async function writeBundle(
       effects.map((e) => e.op),
       effects.map((e) => e.key),
       effects.map((e) => e.payload),
+      target.deletePushId ?? null,
+      target.initializeScope?.bySource ?? null,
+      target.initializeScope?.at ?? null,
     ],
   );
   if (rows.length !== 1) throw new Error('bundle sequence moved under the user lock');
+  if (rows[0]?.source_ok !== 1) {
+    const { rows: r } = await tx.query<{ replaced_by: string | null }>(
+      'SELECT replaced_by_source_id AS replaced_by FROM sync.source_state WHERE user_pk = $1::int8 AND source_id = $2',
+      [target.userPk, target.sourceId],
+    );
+    throw sourceRetired(target.sourceId, r[0]?.replaced_by ?? null);
+  }
   return {
     userPk: target.userPk,
     bundleSeq: target.bundleSeq,

@@ -4,6 +4,13 @@ import { OP_DELETE, OP_INSERT } from '../capture/normalize.js';
 import type { Queryable } from '../db/sync-database.js';
 import { qualified, quoteIdent } from '../util/sql.js';
 
+/** One set-based apply statement: the staged rows of one table, op and column set. */
+export interface ApplyGroup {
+  table_id: number;
+  op: number;
+  colset: string;
+}
+
 /**
  * Applies a committed push session's staged rows to the business tables, set-based:
  * one statement per (table, op, column set), straight from the staging table.
@@ -17,12 +24,8 @@ export async function applyStagedRows(
   catalog: Catalog,
   pushId: string,
   userId: string,
+  groups: readonly ApplyGroup[],
 ): Promise<void> {
-  const { rows: groups } = await tx.query<{ table_id: number; op: number; colset: string }>(
-    `SELECT table_id, op, colset FROM sync.push_session_rows WHERE push_id = $1::uuid
-      GROUP BY table_id, op, colset ORDER BY op DESC, min(row_ordinal)`,
-    [pushId],
-  );
   for (const g of groups) {
     const t = catalog.byId(g.table_id);
     const target = qualified(t.schema, t.table);

@@ -16,34 +16,43 @@ import { qualified, quoteIdent } from '../util/sql.js';
  * | UPDATE/DELETE | live at V | base = V |
  * | UPDATE/DELETE | none or tombstone | never |
  */
-export async function checkConflicts(
-  tx: Queryable,
-  catalog: Catalog,
-  pushId: string,
-  userPk: string,
-  userId: string,
-): Promise<void> {
-  const { rows } = await tx.query<{
-    table_id: number;
-    key: string;
-    op: number;
-    base: string;
-    server_version: string | null;
-    deleted: boolean | null;
-  }>(
-    `SELECT r.table_id, r.key, r.op, r.base_row_version::text AS base,
+/** A staged row that failed the version check. */
+export interface ConflictRow {
+  table_id: number;
+  key: string;
+  op: number;
+  base: string;
+  server_version: string | null;
+  deleted: boolean | null;
+}
+
+/**
+ * SQL selecting the first conflicting staged row of push session `pushIdRef` for user
+ * `userPkRef` (both SQL expressions), as the columns of {@link ConflictRow}.
+ */
+export function firstConflictSql(pushIdRef: string, userPkRef: string): string {
+  return `SELECT r.table_id, r.key, r.op, r.base_row_version::text AS base,
             rs.bundle_seq::text AS server_version, rs.deleted
        FROM sync.push_session_rows r
-       LEFT JOIN sync.row_state rs ON rs.user_pk = $2::int8 AND rs.table_id = r.table_id AND rs.key = r.key
-      WHERE r.push_id = $1::uuid AND NOT (
+       -- LATERAL + LIMIT 1: every probe uses the full primary key whatever the statistics say
+       -- (a plain join degenerates to rescanning all of the user's row states per staged row).
+       LEFT JOIN LATERAL (SELECT x.user_pk, x.bundle_seq, x.deleted FROM sync.row_state x
+                           WHERE x.user_pk = ${userPkRef} AND x.table_id = r.table_id AND x.key = r.key
+                           LIMIT 1) rs ON true
+      WHERE r.push_id = ${pushIdRef} AND NOT (
         CASE WHEN r.op = 1 THEN (rs.user_pk IS NULL AND r.base_row_version = 0)
                               OR (rs.deleted AND r.base_row_version = rs.bundle_seq)
              ELSE rs.user_pk IS NOT NULL AND NOT rs.deleted AND r.base_row_version = rs.bundle_seq END)
-      ORDER BY r.row_ordinal LIMIT 1`,
-    [pushId, userPk],
-  );
-  const c = rows[0];
-  if (!c) return;
+      ORDER BY r.row_ordinal LIMIT 1`;
+}
+
+/** Throws the structured `push_conflict` for a conflicting staged row. */
+export async function throwConflict(
+  tx: Queryable,
+  catalog: Catalog,
+  c: ConflictRow,
+  userId: string,
+): Promise<never> {
   const t = catalog.byId(c.table_id);
   const live = c.server_version !== null && c.deleted === false;
   let serverRow = 'null';

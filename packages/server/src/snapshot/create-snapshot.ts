@@ -1,9 +1,9 @@
 import { SyncError } from '@oversync/protocol';
-import { keySql, payloadSql } from '../bootstrap/payload-sql.js';
+import { keyCast, keySql, payloadSql } from '../bootstrap/payload-sql.js';
 import type { Actor, ServiceContext } from '../context.js';
 import { requireInitialized } from '../lifecycle/scope-gate.js';
 import { readUser } from '../lifecycle/user-state.js';
-import { qualified } from '../util/sql.js';
+import { qualified, quoteIdent } from '../util/sql.js';
 import { applySourceReplacement, parseSnapshotCreate } from './source-replacement.js';
 
 function limitExceeded(dimension: string, actual: bigint, limit: number): SyncError {
@@ -72,7 +72,8 @@ export async function createSnapshot(
                              || ',"row_version":' || rs.bundle_seq::text || $6 AS j
                      FROM ${qualified(t.schema, t.table)} AS b
                      JOIN sync.row_state rs ON rs.user_pk = $3::int8 AND rs.table_id = $4
-                          AND rs.key = ${keySql(t, 'b')} AND NOT rs.deleted
+                          AND rs.key = ${keySql(t, 'b')} AND b.${quoteIdent(t.keyColumn)} = ${keyCast(t, 'rs.key')}
+                          AND NOT rs.deleted
                     WHERE b._sync_scope_id = $7) AS x`,
           [snapshotId, String(offset), user.userPk, t.tableId, head, tail, actor.userId],
         );

@@ -35,6 +35,8 @@ export class WatchHub {
   constructor(
     private readonly db: SyncDatabase,
     private readonly logger: Logger,
+    /** Whether other processes need to hear about commits (false when watch is disabled). */
+    private readonly notifyOthers = true,
   ) {}
 
   /** Starts listening for announcements of other processes. */
@@ -86,6 +88,7 @@ export class WatchHub {
       sourceId: bundle.sourceId,
       sourceBundleId: bundle.sourceBundleId,
     });
+    if (!this.notifyOthers) return;
     // After commit on purpose: NOTIFY inside the commit would serialise all committers.
     const payload = JSON.stringify({
       user_pk: bundle.userPk,
