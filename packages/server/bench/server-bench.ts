@@ -17,21 +17,30 @@
  *                          default it runs, standing in for autovacuum, which may be off)
  *   BENCH_PROFILE=1        also print a per-statement profile of a serial push and
  *                          EXPLAIN ANALYZE of one commit (written to BENCH_EXPLAIN_OUT)
+ *   BENCH_CPUPROF=push     V8 CPU profile of one phase (push, pull or snapshot; `1` = push):
+ *                          summary printed, profile written to /tmp/oversync-bench-<phase>.cpuprofile
+ *                          (profiling slows Node down a little)
+ *   BENCH_FLOOR=1          also measure lib/floor.ts: a prototype of the push path's database work
+ *                          with one round trip per request (a lower bound, not the server)
  *   BENCH_JSON_OUT         write the raw results as JSON to this file
- *   BENCH_EXPERIMENTS     comma-separated statement rewrites emulating proposed server fixes
+ *   BENCH_EXPERIMENTS      comma-separated statement rewrites emulating proposed server fixes
  *                          (see lib/experiments.ts); off by default, and printed when on
  *   BENCH_KEEP_DB=1        keep the database at the end (for investigating plans by hand)
  *
  * See docs/benchmarks.md for what each number means.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { bundleHashInputFromCanonicalPayloads, sha256Hex } from '@oversync/protocol';
 import { createPgDatabase, createSyncService, type SyncService } from '@oversync/server';
 import pg from 'pg';
+import { PhaseProfiler, summarise } from './lib/cpu-profile.js';
 import { selectExperiments } from './lib/experiments.js';
-import { inPhase, instrument, StatementRecorder } from './lib/instrument.js';
+import { FLOOR_SQL, floorPushAll } from './lib/floor.js';
+import { enablePhaseTracking, inPhase, instrument, StatementRecorder } from './lib/instrument.js';
 import { pgCpuDelta, pgCpuSample } from './lib/pg-cpu.js';
+import { createPreparedPgDatabase } from './lib/prepared-db.js';
 import {
   type CpuDelta,
   cpuDelta,
@@ -77,6 +86,9 @@ const cfg = {
   pool: envInt('BENCH_POOL', envInt('BENCH_DEVICES', 10)),
   analyze: process.env.BENCH_ANALYZE !== '0',
   profile: process.env.BENCH_PROFILE === '1',
+  /** Phase to CPU-profile: push (also `1`), pull or snapshot. */
+  floor: process.env.BENCH_FLOOR === '1',
+  cpuProfile: process.env.BENCH_CPUPROF === '1' ? 'push' : (process.env.BENCH_CPUPROF ?? ''),
   explainOut: process.env.BENCH_EXPLAIN_OUT ?? '/tmp/oversync-bench-explain.txt',
   jsonOut: process.env.BENCH_JSON_OUT,
   keepDb: process.env.BENCH_KEEP_DB === '1',
@@ -338,6 +350,7 @@ function printStatementProfile(
   title: string,
   phases: readonly string[],
   divideBy: number,
+  unit = 'bundle',
 ): void {
   console.log(`\n#### ${title}\n`);
   const rows: string[][] = [];
@@ -367,7 +380,7 @@ function printStatementProfile(
       ]);
     }
   }
-  console.log(markdownTable(['statement', 'calls', 'ms per bundle', 'share of request'], rows));
+  console.log(markdownTable(['statement', 'calls', `ms per ${unit}`, 'share of request'], rows));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -380,10 +393,12 @@ async function main(): Promise<void> {
   let rawPool: pg.Pool | undefined;
   try {
     const setup = new pg.Client({ connectionString: benchUrl });
+    setup.on('error', () => undefined);
     await setup.connect();
     await setup.query(`CREATE SCHEMA ${SCHEMA}`);
     await setup.query(tableDdl(TABLE));
     await setup.query(tableDdl(RAW_TABLE));
+    if (cfg.floor) await setup.query(FLOOR_SQL);
     const pgVersion =
       (await setup.query<{ server_version: string }>('SHOW server_version')).rows[0]
         ?.server_version ?? '?';
@@ -393,9 +408,13 @@ async function main(): Promise<void> {
 
     const rec = new StatementRecorder();
     rec.experiments = cfg.experiments;
-    const baseDb = createPgDatabase({ connectionString: benchUrl, max: cfg.pool });
+    const baseDb = cfg.experiments.some((e) => e.name === 'prepared')
+      ? createPreparedPgDatabase(benchUrl, cfg.pool)
+      : createPgDatabase({ connectionString: benchUrl, max: cfg.pool });
     closeDb = () => baseDb.close();
-    const db = instrument(baseDb, rec);
+    // The timing wrapper only when profiling or rewriting; a plain run talks to the database directly.
+    if (cfg.profile) enablePhaseTracking();
+    const db = cfg.profile || cfg.experiments.length > 0 ? instrument(baseDb, rec) : baseDb;
     service = createSyncService({
       db,
       tables: [{ schema: SCHEMA, table: TABLE, syncKeyColumn: 'id' }],
@@ -412,6 +431,8 @@ async function main(): Promise<void> {
       max: cfg.devices,
       options: '-c TimeZone=UTC',
     });
+    // Idle clients are terminated when an interrupted run drops the database; not an error.
+    rawPool.on('error', () => undefined);
     const client = new Client(service, rec);
 
     // ---- data preparation (untimed: this is work a real client does on its own machine)
@@ -486,11 +507,83 @@ async function main(): Promise<void> {
     const pushT = newTimings();
     rec.reset();
     rec.enabled = true;
-    const push = await timed(() =>
-      Promise.all(users.map((u, i) => client.pushAll(u, work[i] as PreparedBundle[], pushT))),
+    const profiled: { phase: string; profile: Awaited<ReturnType<PhaseProfiler['stop']>> }[] = [];
+    const profilePhase = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
+      if (cfg.cpuProfile !== phase) return fn();
+      const profiler = new PhaseProfiler();
+      await profiler.start();
+      const value = await fn();
+      profiled.push({
+        phase,
+        profile: await profiler.stop(`/tmp/oversync-bench-${phase}.cpuprofile`),
+      });
+      return value;
+    };
+    const push = await profilePhase('push', () =>
+      timed(() =>
+        Promise.all(users.map((u, i) => client.pushAll(u, work[i] as PreparedBundle[], pushT))),
+      ),
     );
     rec.enabled = false;
     const concurrentProfile = { byPhase: new Map(rec.byPhase), requests: new Map(rec.requests) };
+
+    // ---- optional: the database-side floor prototype (lib/floor.ts), same rows, same concurrency
+    let floor: { ms: number; cpu: PhaseCpu; lat: number[] } | undefined;
+    if (cfg.floor) {
+      const floorUsers = users.map((u) => `floor-${u}`);
+      const floorWarm = warmUsers.map((u) => `floor-${u}`);
+      await Promise.all([...floorUsers, ...floorWarm].map((u) => client.connectEmpty(u)));
+      await Promise.all(
+        floorWarm.map((u, i) =>
+          floorPushAll(rawPool as pg.Pool, u, warmWork[i] as PreparedBundle[], randomUUID, []),
+        ),
+      );
+      await checkpoint();
+      const lat: number[] = [];
+      log(`floor prototype: ${cfg.devices} clients × ${cfg.bundles} bundles × ${cfg.rows} rows`);
+      const r = await timed(() =>
+        Promise.all(
+          floorUsers.map((u, i) =>
+            floorPushAll(rawPool as pg.Pool, u, work[i] as PreparedBundle[], randomUUID, lat),
+          ),
+        ),
+      );
+      floor = { ms: r.ms, cpu: r.cpu, lat };
+      // Sanity: the prototype wrote a valid history — every bundle_hash it stored equals the
+      // protocol library's hash over the stored canonical rows, and all rows are there.
+      const { rows: stored } = await (rawPool as pg.Pool).query<{
+        bundle_seq: string;
+        bundle_hash: string;
+        key: string;
+        payload: string;
+      }>(
+        `SELECT bl.bundle_seq::text AS bundle_seq, bl.bundle_hash, br.key, br.payload
+           FROM sync.bundle_log bl JOIN sync.user_state us USING (user_pk)
+           JOIN sync.bundle_rows br USING (user_pk, bundle_seq)
+          WHERE us.user_id = $1 ORDER BY bl.bundle_seq, br.row_ordinal`,
+        [floorUsers[0]],
+      );
+      const bySeq = new Map<string, typeof stored>();
+      for (const r of stored) bySeq.set(r.bundle_seq, [...(bySeq.get(r.bundle_seq) ?? []), r]);
+      for (const [seq, rows] of bySeq) {
+        const input = bundleHashInputFromCanonicalPayloads(
+          rows.map((r) => ({
+            schema: SCHEMA,
+            table: TABLE,
+            keyColumn: 'id',
+            key: r.key,
+            op: 'INSERT',
+            rowVersion: seq,
+            payloadJson: r.payload,
+          })),
+        );
+        if ((await sha256Hex(input)) !== rows[0]?.bundle_hash) {
+          throw new Error(`floor prototype: bundle ${seq} hash does not verify`);
+        }
+      }
+      if (stored.length !== cfg.bundles * cfg.rows)
+        throw new Error(`floor prototype: ${stored.length} rows stored`);
+    }
 
     // ---- pull / select of one device user
     const pullUser = users[0] as string;
@@ -524,11 +617,21 @@ async function main(): Promise<void> {
     await analyze();
 
     log(`pull: ${snapUser} (${snapBundles} bundles)`);
-    const pullBig = await repeat(cfg.repeats, () => client.pullAll(snapUser));
+    rec.reset();
+    rec.enabled = true;
+    const pullBig = await profilePhase('pull', () =>
+      repeat(cfg.repeats, () => client.pullAll(snapUser)),
+    );
+    rec.enabled = false;
     const selectBig = await repeat(cfg.repeats, () => rawSelect(rawPool as pg.Pool, snapUser));
 
     log(`snapshot: ${snapUser}`);
-    const snaps = await repeat(cfg.repeats, () => client.snapshot(snapUser));
+    rec.enabled = true;
+    const snaps = await profilePhase('snapshot', () =>
+      repeat(cfg.repeats, () => client.snapshot(snapUser)),
+    );
+    rec.enabled = false;
+    const readProfile = { byPhase: new Map(rec.byPhase), requests: new Map(rec.requests) };
 
     // ---- results
     const rawRate = rowsPerSec(totalRows, rawInsert.ms);
@@ -568,7 +671,11 @@ async function main(): Promise<void> {
     if (cfg.experiments.length > 0) {
       console.log(
         `- **EXPERIMENTS ON** (statement rewrites, not the shipped server): ${cfg.experiments
-          .map((e) => `${e.name} (${rec.experimentHits.get(e.name) ?? 0} statements)`)
+          .map((e) =>
+            e.name === 'prepared'
+              ? e.name
+              : `${e.name} (${rec.experimentHits.get(e.name) ?? 0} statements)`,
+          )
           .join(', ')}`,
       );
     }
@@ -583,6 +690,16 @@ async function main(): Promise<void> {
             `${int(rawRate)} rows/s`,
             `**${pct(pushRate / rawRate)}** (target ≥ 25%)`,
           ],
+          ...(floor
+            ? [
+                [
+                  `floor prototype (lib/floor.ts — NOT the server; one round trip per request)`,
+                  `${int(rowsPerSec(totalRows, floor.ms))} rows/s`,
+                  `${int(rawRate)} rows/s`,
+                  pct(rowsPerSec(totalRows, floor.ms) / rawRate),
+                ],
+              ]
+            : []),
           [
             'commit latency p50 / p95',
             `${ms(median(pushT.commit))} / ${ms(quantile(pushT.commit, 0.95))} ms`,
@@ -641,6 +758,14 @@ async function main(): Promise<void> {
             'raw insert CPU per 1,000 rows: Node / PostgreSQL (this DB) / whole machine busy',
             cpuLine(rawInsert.cpu),
           ],
+          ...(floor
+            ? [
+                [
+                  'floor prototype CPU per 1,000 rows: Node / PostgreSQL (this DB) / whole machine busy',
+                  cpuLine(floor.cpu),
+                ],
+              ]
+            : []),
           [
             'push create / chunk / commit p50',
             `${ms(median(pushT.create))} / ${ms(median(pushT.chunk))} / ${ms(median(pushT.commit))} ms`,
@@ -682,6 +807,14 @@ async function main(): Promise<void> {
         p95: quantile(rawLat, 0.95),
       },
       ratio: pushRate / rawRate,
+      floor: floor
+        ? {
+            rowsPerSec: rowsPerSec(totalRows, floor.ms),
+            ms: floor.ms,
+            cpu: floor.cpu,
+            p50: median(floor.lat),
+          }
+        : undefined,
       pullSmall: { rows: smallRows, ms: pullSmall.ms, rowsPerSec: pullSmallRate },
       selectSmall: { ms: selectSmall.ms, rowsPerSec: selectSmallRate },
       pullBig: { rows: bigRows, ms: pullBig.ms, rowsPerSec: pullBigRate },
@@ -690,6 +823,25 @@ async function main(): Promise<void> {
       seed: { ms: seed.ms, p50: median(seedLat) },
     };
 
+    for (const { phase, profile } of profiled) {
+      const sum = summarise(profile);
+      console.log(
+        `\n#### Node CPU profile of the ${phase} phase (${ms(sum.total)} ms non-idle self time)\n`,
+      );
+      console.log(
+        markdownTable(
+          ['area (self time)', 'ms', 'share'],
+          sum.areas.map(([k, v]) => [`\`${k}\``, ms(v), pct(v / sum.total)]),
+        ),
+      );
+      console.log('');
+      console.log(
+        markdownTable(
+          ['function (self time)', 'ms', 'share'],
+          sum.functions.map(([k, v]) => [`\`${k}\``, ms(v), pct(v / sum.total)]),
+        ),
+      );
+    }
     if (cfg.profile) {
       const r = rec as StatementRecorder;
       r.byPhase.clear();
@@ -702,7 +854,20 @@ async function main(): Promise<void> {
         ['create', 'chunk', 'commit'],
         cfg.devices * cfg.bundles,
       );
+      r.byPhase.clear();
+      r.requests.clear();
+      for (const [k, v] of readProfile.byPhase) r.byPhase.set(k, v);
+      for (const [k, v] of readProfile.requests) r.requests.set(k, v);
+      printStatementProfile(
+        r,
+        `Statement profile of pull (${int(bigRows)} rows) and snapshot (ms per whole pull / snapshot)`,
+        ['pull', 'snapshot-create', 'snapshot-chunk', 'snapshot-delete'],
+        cfg.repeats,
+        'operation',
+      );
       await profileSerial(client, rec, rawPool, rand, results);
+      await profileScaling(client, rec, rand, snapUser, results);
+      await profileRoundTrip(results);
     }
     if (cfg.jsonOut) writeFileSync(cfg.jsonOut, JSON.stringify(results, null, 2));
   } finally {
@@ -818,7 +983,147 @@ async function profileSerial(
   };
 }
 
+/**
+ * How commit cost depends on the size of the user's existing data: a few more bundles for
+ * the snapshot user (who already holds BENCH_SNAPSHOT_ROWS rows) compared with the first
+ * bundles of a fresh user.
+ */
+async function profileScaling(
+  client: Client,
+  rec: StatementRecorder,
+  rand: () => number,
+  bigUser: string,
+  results: Record<string, unknown>,
+): Promise<void> {
+  const n = 3;
+  const measure = async (user: string) => {
+    const bundles: PreparedBundle[] = [];
+    for (let i = 0; i < n; i++)
+      bundles.push(await prepareBundle(makeRows(rand, cfg.rows, i * cfg.rows), i + 1));
+    await client.connectEmpty(user);
+    rec.reset();
+    rec.enabled = true;
+    const t = newTimings();
+    await client.pushAll(user, bundles, t);
+    rec.enabled = false;
+    // The most expensive commit statement (this was the conflict check when it still rescanned
+    // all of a user's row states per staged row).
+    const top = [...(rec.byPhase.get('commit') ?? new Map()).entries()]
+      .filter(([label]) => !label.startsWith('('))
+      .map(([label, b]) => ({ label, ms: b.ms / b.count }))
+      .sort((a, b) => b.ms - a.ms)[0];
+    return {
+      commitP50: median(t.commit),
+      topLabel: top?.label ?? '',
+      topMs: top?.ms ?? Number.NaN,
+    };
+  };
+  const fresh = await measure('scaling-fresh-user');
+  const big = await measure(bigUser);
+  // A user that grew after the last ANALYZE (autovacuum lagging, or simply a new user).
+  const grown = 'scaling-grown-user';
+  for (let done = 0; done < cfg.snapshotRows; done += 5000) {
+    const rows = makeRows(rand, Math.min(5000, cfg.snapshotRows - done), done);
+    await client.service.scopeManager.execWrite(grown, { writerId: 'bench-seed' }, (tx) =>
+      tx.query(RAW_INSERT_SQL.replace(`${SCHEMA}.${RAW_TABLE}`, `${SCHEMA}.${TABLE}`), [
+        grown,
+        ...rawColumns(rows),
+      ]),
+    );
+  }
+  const unanalyzed = await measure(grown);
+  const short = (label: string) => `\`${label.slice(0, 48).replaceAll('|', '\\|')}…\``;
+  console.log(`\n#### Commit cost vs. the user's existing rows (serial, ${n} bundles each)\n`);
+  console.log(
+    markdownTable(
+      ['user', 'commit p50 ms', 'slowest commit statement', 'its ms'],
+      [
+        ['fresh user (0 rows)', ms(fresh.commitP50), short(fresh.topLabel), ms(fresh.topMs)],
+        [
+          `user holding ${int(cfg.snapshotRows)} rows, in planner statistics`,
+          ms(big.commitP50),
+          short(big.topLabel),
+          ms(big.topMs),
+        ],
+        [
+          `user holding ${int(cfg.snapshotRows)} rows written after the last ANALYZE`,
+          ms(unanalyzed.commitP50),
+          short(unanalyzed.topLabel),
+          ms(unanalyzed.topMs),
+        ],
+      ],
+    ),
+  );
+  results.scaling = { fresh, big, unanalyzed };
+}
+
+/** Cost of one trivial statement round trip (Node CPU, PostgreSQL CPU, wall), unnamed vs. prepared. */
+async function profileRoundTrip(results: Record<string, unknown>): Promise<void> {
+  const pool = new pg.Pool({ connectionString: benchUrl, max: 1, options: '-c TimeZone=UTC' });
+  try {
+    const sql = 'SELECT user_pk::text AS user_pk FROM sync.user_state WHERE user_id = $1';
+    await pool.query(sql, ['device-user-0']);
+    // Interleaved blocks, so a change in machine load hits both variants alike.
+    const n = 3000;
+    const block = 250;
+    const sum = () => ({
+      ms: 0,
+      cpu: { wallMs: 0, machineBusyMs: 0, nodeMs: 0, otherMs: 0, pgMs: 0 },
+    });
+    const unnamed = sum();
+    const prepared = sum();
+    const add = (acc: ReturnType<typeof sum>, r: { ms: number; cpu: PhaseCpu }) => {
+      acc.ms += r.ms;
+      acc.cpu.nodeMs += r.cpu.nodeMs;
+      acc.cpu.pgMs += r.cpu.pgMs;
+    };
+    for (let b = 0; b < n / block; b++) {
+      add(
+        unnamed,
+        await timed(async () => {
+          for (let i = 0; i < block; i++) await pool.query(sql, ['device-user-0']);
+        }),
+      );
+      add(
+        prepared,
+        await timed(async () => {
+          for (let i = 0; i < block; i++) {
+            await pool.query({ name: 'bench_rt', text: sql, values: ['device-user-0'] });
+          }
+        }),
+      );
+    }
+    const us = (x: number) => `${((x / n) * 1000).toFixed(0)} µs`;
+    console.log(`\n#### One statement round trip (${n} × a primary-key SELECT, serial)\n`);
+    console.log(
+      markdownTable(
+        ['', 'wall', 'Node CPU', 'PostgreSQL CPU'],
+        [
+          [
+            'unnamed (what the server does)',
+            us(unnamed.ms),
+            us(unnamed.cpu.nodeMs),
+            us(unnamed.cpu.pgMs),
+          ],
+          ['named prepared', us(prepared.ms), us(prepared.cpu.nodeMs), us(prepared.cpu.pgMs)],
+        ],
+      ),
+    );
+    results.roundTrip = {
+      n,
+      unnamed: { ms: unnamed.ms, cpu: unnamed.cpu },
+      prepared: { ms: prepared.ms, cpu: prepared.cpu },
+    };
+  } finally {
+    await pool.end();
+  }
+}
+
+let interrupted = false;
 process.on('SIGINT', () => {
+  interrupted = true;
+  // Connections in use die with the database; their errors are expected from here on.
+  process.on('uncaughtException', () => undefined);
   log('interrupted; dropping database');
   void adminQuery(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
     .catch(() => undefined)
@@ -826,6 +1131,7 @@ process.on('SIGINT', () => {
 });
 
 main().catch((err: unknown) => {
+  if (interrupted) return; // the in-flight work failed because the database went away
   console.error(err);
   process.exitCode = 1;
 });

@@ -47,6 +47,12 @@ export const EXPERIMENTS: readonly Experiment[] = [
         : undefined,
   },
   {
+    name: 'prepared',
+    description:
+      'db/pg-database.ts: run parameterised statements as named prepared statements (parse and plan once per connection)',
+    rewrite: () => undefined,
+  },
+  {
     name: 'no-notify',
     description:
       'watch/watch-hub.ts: skip the post-commit pg_notify (the benchmark runs with watch disabled and a single process)',

@@ -14,11 +14,23 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Queryable, QueryResult, SyncDatabase } from '@oversync/server';
 import type { Experiment } from './experiments.js';
 
-export const phaseStore = new AsyncLocalStorage<string>();
+/**
+ * Created only when profiling: AsyncLocalStorage turns on promise hooks, which cost every
+ * promise in the process something, so a plain run must not pay for it.
+ */
+let store: AsyncLocalStorage<string> | undefined;
 
-/** Runs `fn` with every statement it causes attributed to `phase`. */
+export function enablePhaseTracking(): void {
+  store ??= new AsyncLocalStorage<string>();
+}
+
+const phaseStore = {
+  getStore: (): string | undefined => store?.getStore(),
+};
+
+/** Runs `fn` with every statement it causes attributed to `phase` (when tracking is on). */
 export function inPhase<T>(phase: string, fn: () => Promise<T>): Promise<T> {
-  return phaseStore.run(phase, fn);
+  return store ? store.run(phase, fn) : fn();
 }
 
 interface Bucket {

@@ -93,6 +93,11 @@ export interface PreparedBundle {
   createBody: string;
   chunkBody: string;
   payloadBytes: number;
+  /** canonical_request_hash and its input (for the BENCH_FLOOR prototype). */
+  requestHash: string;
+  hashInput: string;
+  /** The payloads as one JSON array (for the BENCH_FLOOR prototype). */
+  payloadsJson: string;
 }
 
 export async function prepareBundle(
@@ -107,18 +112,17 @@ export async function prepareBundle(
     base_row_version: 0,
     payload: payloadOf(r),
   }));
-  const hash = await sha256Hex(
-    pushRequestHashInput(
-      wireRows.map((w) => ({
-        schema: w.schema,
-        table: w.table,
-        key: w.key,
-        op: w.op,
-        baseRowVersion: w.base_row_version,
-        payload: w.payload,
-      })),
-    ),
+  const hashInput = pushRequestHashInput(
+    wireRows.map((w) => ({
+      schema: w.schema,
+      table: w.table,
+      key: w.key,
+      op: w.op,
+      baseRowVersion: w.base_row_version,
+      payload: w.payload,
+    })),
   );
+  const hash = await sha256Hex(hashInput);
   let payloadBytes = 0;
   for (const w of wireRows) payloadBytes += Buffer.byteLength(JSON.stringify(w.payload));
   return {
@@ -131,6 +135,9 @@ export async function prepareBundle(
     }),
     chunkBody: JSON.stringify({ start_row_ordinal: 0, rows: wireRows }),
     payloadBytes,
+    requestHash: hash,
+    hashInput,
+    payloadsJson: JSON.stringify(wireRows.map((w) => w.payload)),
   };
 }
 

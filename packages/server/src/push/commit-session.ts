@@ -40,7 +40,7 @@ interface Preflight {
 }
 
 /**
- * Everything a commit must check, read in ONE statement under the user lock: the user and
+ * Everything a commit must check, read in one statement right after taking the user lock: the user and
  * scope, the session, the hash of the staged rows, the source watermark, the first
  * version conflict and the apply groups — and the bundle context is opened on the way.
  * Why one statement: a commit used to be ~15 round trips; each costs more CPU than the
@@ -67,8 +67,7 @@ SELECT us.user_pk::text AS user_pk, us.next_bundle_seq::text AS next_bundle_seq,
   FROM sync.user_state us
   LEFT JOIN sync.push_sessions ps ON ps.push_id = $2::uuid
   LEFT JOIN sync.source_state ss ON ss.user_pk = us.user_pk AND ss.source_id = $4
- WHERE us.user_id = $1
-   FOR UPDATE OF us`;
+ WHERE us.user_id = $1`;
 
 /**
  * Orders a bundle's effects as the client uploaded them, followed by side effects (cascades,
@@ -136,6 +135,10 @@ export async function commitPushSession(
   try {
     bundle = await ctx.writeTx(async (tx) => {
       const now = ctx.now();
+      // The lock first, alone: in READ COMMITTED the next statement's snapshot is then taken
+      // after every earlier writer of this user committed (a statement that waits for the
+      // lock itself would read the other tables as of before the wait).
+      await tx.query('SELECT 1 FROM sync.user_state WHERE user_id = $1 FOR UPDATE', [actor.userId]);
       const { rows } = await tx.query<Preflight>(PREFLIGHT, [
         actor.userId,
         pushId,

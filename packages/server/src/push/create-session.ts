@@ -8,7 +8,7 @@ import {
   SCOPE_UNINITIALIZED,
   type UserState,
 } from '../lifecycle/user-state.js';
-import { expectedSourceBundleId } from './source-state.js';
+import { sourceRetired } from './source-state.js';
 
 const HASH = /^[0-9a-f]{64}$/;
 
@@ -105,31 +105,41 @@ export async function createPushSession(
   return ctx.writeTx(async (tx) => {
     const now = ctx.now();
     const user = await lockUser(tx, actor.userId, now);
-    await tx.query('DELETE FROM sync.push_sessions WHERE user_pk = $1::int8 AND expires_at <= $2', [
-      user.userPk,
-      now,
-    ]);
-    // A committed tuple answers with its original metadata before any other check, so a
-    // client whose commit response was lost can always recover it.
+    // One statement: sweep this user's expired sessions and any uncommitted session of the
+    // same tuple (a new create replaces it; rolled back if this create fails), and read the
+    // replay candidate and the source watermark.
     const replay = await tx.query<{
-      bundle_seq: string;
-      row_count: string;
-      bundle_hash: string;
+      bundle_seq: string | null;
+      row_count: string | null;
+      bundle_hash: string | null;
       request_hash: string | null;
+      ss_state: string | null;
+      ss_max: string | null;
+      ss_replaced_by: string | null;
     }>(
-      `SELECT bundle_seq::text, row_count::text, bundle_hash, request_hash FROM sync.bundle_log
-        WHERE user_pk = $1::int8 AND source_id = $2 AND source_bundle_id = $3::int8 AND bundle_seq > $4::int8`,
-      [user.userPk, actor.sourceId, String(req.sourceBundleId), user.retainedFloor],
+      `WITH gone AS (
+         DELETE FROM sync.push_sessions
+          WHERE user_pk = $1::int8 AND (expires_at <= $5 OR (source_id = $2 AND source_bundle_id = $3::int8))
+       )
+       SELECT bl.bundle_seq::text AS bundle_seq, bl.row_count::text AS row_count, bl.bundle_hash, bl.request_hash,
+              ss.state AS ss_state, ss.max_committed_source_bundle_id::text AS ss_max,
+              ss.replaced_by_source_id AS ss_replaced_by
+         FROM (SELECT 1) AS one
+         LEFT JOIN sync.bundle_log bl ON bl.user_pk = $1::int8 AND bl.source_id = $2
+              AND bl.source_bundle_id = $3::int8 AND bl.bundle_seq > $4::int8
+         LEFT JOIN sync.source_state ss ON ss.user_pk = $1::int8 AND ss.source_id = $2`,
+      [user.userPk, actor.sourceId, String(req.sourceBundleId), user.retainedFloor, now],
     );
-    const committed = replay.rows[0];
+    const head = replay.rows[0];
+    const committed = head?.bundle_seq ? head : undefined;
     if (committed) {
       await tx.query(`SELECT nextval('sync.accepted_push_replay_seq')`);
       const out: Record<string, string> = {
         status: '"already_committed"',
-        bundle_seq: committed.bundle_seq,
+        bundle_seq: String(committed.bundle_seq),
         source_id: JSON.stringify(actor.sourceId),
         source_bundle_id: String(req.sourceBundleId),
-        row_count: committed.row_count,
+        row_count: String(committed.row_count),
         bundle_hash: JSON.stringify(committed.bundle_hash),
       };
       if (committed.request_hash)
@@ -164,7 +174,8 @@ export async function createPushSession(
         'the scope is already initialized; this initialization lease is stale (connect again)',
       );
     }
-    const expected = await expectedSourceBundleId(tx, user.userPk, actor.sourceId, true);
+    if (head?.ss_state === 'retired') throw sourceRetired(actor.sourceId, head.ss_replaced_by);
+    const expected = head?.ss_max ? BigInt(head.ss_max) + 1n : 1n;
     const sbid = BigInt(req.sourceBundleId);
     if (sbid < expected) {
       throw new SyncError(
@@ -178,10 +189,6 @@ export async function createPushSession(
         `source_bundle_id ${sbid} skips ahead; expected ${expected}`,
       );
     }
-    await tx.query(
-      'DELETE FROM sync.push_sessions WHERE user_pk = $1::int8 AND source_id = $2 AND source_bundle_id = $3::int8',
-      [user.userPk, actor.sourceId, String(sbid)],
-    );
     const pushId = ctx.randomUUID();
     const expires = new Date(now.getTime() + ctx.limits.push_session_ttl_seconds * 1000);
     await tx.query(

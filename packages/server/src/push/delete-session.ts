@@ -1,6 +1,6 @@
 import { SyncError } from '@oversync/protocol';
 import type { Actor, ServiceContext } from '../context.js';
-import { loadPushSession } from './push-session-row.js';
+import { lockUserAndSession } from './push-session-row.js';
 
 /** `DELETE /sync/push-sessions/{push_id}`: abandons an uncommitted session. */
 export async function deletePushSession(
@@ -9,7 +9,7 @@ export async function deletePushSession(
   pushId: string,
 ): Promise<void> {
   const expired = await ctx.writeTx(async (tx) => {
-    const session = await loadPushSession(ctx, tx, actor, pushId, { checkExpiry: false });
+    const { session } = await lockUserAndSession(ctx, tx, actor, pushId, { checkExpiry: false });
     const { rows } = await tx.query<{ expired: boolean }>(
       'DELETE FROM sync.push_sessions WHERE push_id = $1::uuid RETURNING expires_at <= $2 AS expired',
       [session.pushId, ctx.now()],

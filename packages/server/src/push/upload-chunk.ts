@@ -1,10 +1,9 @@
 import { SyncError } from '@oversync/protocol';
 import type { Actor, ServiceContext } from '../context.js';
 import { sqlState } from '../db/sync-database.js';
-import { lockUser } from '../lifecycle/user-state.js';
 import { requireSeedLease } from './create-session.js';
 import { prepareRow, type StagedRow } from './push-row.js';
-import { loadPushSession } from './push-session-row.js';
+import { lockUserAndSession } from './push-session-row.js';
 
 /** `POST /sync/push-sessions/{push_id}/chunks`. */
 export async function uploadChunk(
@@ -42,8 +41,7 @@ export async function uploadChunk(
   try {
     return await ctx.writeTx(async (tx) => {
       // Lock order everywhere: user row first, then session rows (no deadlock with create).
-      const user = await lockUser(tx, actor.userId, ctx.now());
-      const session = await loadPushSession(ctx, tx, actor, pushId);
+      const { user, session } = await lockUserAndSession(ctx, tx, actor, pushId);
       if (session.initializationId) {
         await requireSeedLease(ctx, tx, user, actor.sourceId, session.initializationId);
       }
@@ -78,11 +76,17 @@ export async function uploadChunk(
           `chunk exceeds planned_row_count ${session.plannedRowCount}`,
         );
       }
+      const expires = new Date(ctx.now().getTime() + ctx.limits.push_session_ttl_seconds * 1000);
+      // Stage the rows and advance the session in one statement.
       await tx.query(
-        `INSERT INTO sync.push_session_rows (push_id, row_ordinal, table_id, key, op, base_row_version, colset, apply_payload, hash_item)
-         SELECT $1::uuid, $2::int8 + r.ord - 1, r.tid, r.key, r.op, r.base, r.colset, r.payload::jsonb, r.head || ($2::int8 + r.ord - 1)::text || r.tail
-           FROM unnest($3::int4[], $4::text[], $5::int2[], $6::int8[], $7::text[], $8::text[], $9::text[], $10::text[])
-                WITH ORDINALITY AS r(tid, key, op, base, colset, payload, head, tail, ord)`,
+        `WITH staged AS (
+           INSERT INTO sync.push_session_rows (push_id, row_ordinal, table_id, key, op, base_row_version, colset, apply_payload, hash_item)
+           SELECT $1::uuid, $2::int8 + r.ord - 1, r.tid, r.key, r.op, r.base, r.colset, r.payload::jsonb, r.head || ($2::int8 + r.ord - 1)::text || r.tail
+             FROM unnest($3::int4[], $4::text[], $5::int2[], $6::int8[], $7::text[], $8::text[], $9::text[], $10::text[])
+                  WITH ORDINALITY AS r(tid, key, op, base, colset, payload, head, tail, ord)
+         )
+         UPDATE sync.push_sessions SET next_expected_row_ordinal = $11::int8, expires_at = $12, staged_bytes = $13::int8
+          WHERE push_id = $1::uuid`,
         [
           pushId,
           String(start),
@@ -94,13 +98,10 @@ export async function uploadChunk(
           rows.map((r) => r.applyPayload),
           rows.map((r) => r.hashItemHead),
           rows.map((r) => r.hashItemTail),
+          String(end),
+          expires,
+          String(stagedBytes),
         ],
-      );
-      const expires = new Date(ctx.now().getTime() + ctx.limits.push_session_ttl_seconds * 1000);
-      await tx.query(
-        `UPDATE sync.push_sessions SET next_expected_row_ordinal = $2::int8, expires_at = $3, staged_bytes = $4::int8
-          WHERE push_id = $1::uuid`,
-        [pushId, String(end), expires, String(stagedBytes)],
       );
       return `{"push_id":${JSON.stringify(pushId)},"next_expected_row_ordinal":${end}}`;
     });

@@ -168,7 +168,7 @@ CREATE OR REPLACE FUNCTION sync.js_number_text(v double precision) RETURNS text
 LANGUAGE plpgsql IMMUTABLE STRICT SET extra_float_digits = 1 AS $fn$
 DECLARE
   t text; neg boolean := false; mant text; ex integer := 0; ip text; fp text;
-  digits text; n integer; k integer; p integer; e integer;
+  digits text; n integer; k integer; p integer; e integer; cand numeric; ct text;
 BEGIN
   IF v = 0 THEN RETURN '0'; END IF;
   IF v = 'NaN'::float8 THEN RETURN 'NaN'; END IF;
@@ -187,6 +187,21 @@ BEGIN
   END LOOP;
   digits := rtrim(digits, '0');
   k := length(digits);
+  -- PostgreSQL prints large integral doubles with their exact digits rather
+  -- than the shortest digits that round-trip; shorten those to what ECMAScript prints.
+  -- (Observed up to about 2^72; the bound keeps every candidate far from overflow.)
+  IF k >= 16 AND abs(v) < 1e25 AND v = trunc(v) THEN
+    FOR l IN 1 .. k - 1 LOOP
+      cand := round(digits::numeric / (10::numeric ^ (k - l)));
+      ct := cand::text;
+      IF (ct || 'e' || (n - l))::float8 = abs(v) THEN
+        n := length(ct) + n - l;
+        digits := rtrim(ct, '0');
+        k := length(digits);
+        EXIT;
+      END IF;
+    END LOOP;
+  END IF;
   IF k <= n AND n <= 21 THEN
     t := digits || repeat('0', n - k);
   ELSIF 0 < n AND n <= 21 THEN
