@@ -65,10 +65,12 @@ export async function snapshotChunk(
   const total = BigInt(session.row_count);
   if (after > total)
     throw new SyncError(CODE, `after_row_ordinal ${after} is beyond row_count ${total}`);
-  const expires = new Date(ctx.now().getTime() + ctx.limits.snapshot_session_ttl_seconds * 1000);
+  const ttlMs = ctx.limits.snapshot_session_ttl_seconds * 1000;
+  const expires = new Date(ctx.now().getTime() + ttlMs);
+  // Extend only once half the TTL is used up: a read-only chunk GET stays read-only.
   await ctx.db.query(
-    'UPDATE sync.snapshot_sessions SET expires_at = $2 WHERE snapshot_id = $1::uuid',
-    [snapshotId, expires],
+    'UPDATE sync.snapshot_sessions SET expires_at = $2 WHERE snapshot_id = $1::uuid AND expires_at < $3',
+    [snapshotId, expires, new Date(ctx.now().getTime() + ttlMs / 2)],
   );
   const { rows } = await ctx.db.query<{ byte_len: number; row_json: string }>(
     `SELECT byte_len, row_json FROM sync.snapshot_rows
