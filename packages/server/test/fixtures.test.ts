@@ -11,6 +11,8 @@ import { readFileSync } from 'node:fs';
 import {
   BACKENDS,
   canonicalRequestHash,
+  contractsAvailable,
+  FIXTURES_ABSENT,
   HEX64,
   type Json,
   loadContract,
@@ -23,8 +25,9 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError, keysOf, ok } from './helpers.js';
 
-const push = loadContract('push/basic-insert.json');
-const pullSnapshot = loadContract('pull-snapshot/basic.json');
+const fixturesPresent = contractsAvailable();
+const push = fixturesPresent ? loadContract('push/basic-insert.json') : { cases: [] };
+const pullSnapshot = fixturesPresent ? loadContract('pull-snapshot/basic.json') : { cases: [] };
 
 function fixtureCase(file: Json, name: string): Json {
   const c = file.cases.find((x: Json) => x.name === name);
@@ -74,7 +77,11 @@ const row = (id: string, op: string, base: number, payload?: Json): PushRow => (
   ...(payload === undefined ? {} : { payload }),
 });
 
-describe('contract fixture coverage', () => {
+if (!fixturesPresent) describe.skip(FIXTURES_ABSENT, () => {
+  it('push/basic-insert.json and pull-snapshot/basic.json replayed against the server', () => {});
+});
+
+describe.skipIf(!fixturesPresent)('contract fixture coverage', () => {
   it('every case of the replayed files is applied or listed in README "Fixture cases not applied"', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const section = readme.split('## Fixture cases not applied')[1] ?? '';
@@ -94,7 +101,7 @@ describe('contract fixture coverage', () => {
   });
 });
 
-describe.each(BACKENDS)('contract fixtures [%s]', (backend) => {
+describe.skipIf(!fixturesPresent).each(BACKENDS)('contract fixtures [%s]', (backend) => {
   let t: TestServer;
 
   beforeAll(async () => {
