@@ -77,9 +77,10 @@ const row = (id: string, op: string, base: number, payload?: Json): PushRow => (
   ...(payload === undefined ? {} : { payload }),
 });
 
-if (!fixturesPresent) describe.skip(FIXTURES_ABSENT, () => {
-  it('push/basic-insert.json and pull-snapshot/basic.json replayed against the server', () => {});
-});
+if (!fixturesPresent)
+  describe.skip(FIXTURES_ABSENT, () => {
+    it('push/basic-insert.json and pull-snapshot/basic.json replayed against the server', () => {});
+  });
 
 describe.skipIf(!fixturesPresent)('contract fixture coverage', () => {
   it('every case of the replayed files is applied or listed in README "Fixture cases not applied"', () => {

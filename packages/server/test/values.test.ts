@@ -88,9 +88,10 @@ interface Case {
 const decimalCases: [string, Case][] = numeric.decimal_cases.map((c: Case) => [c.name, c]);
 const invalidCases: [string, Json][] = numeric.invalid_cases.map((c: Json) => [c.name, c]);
 
-if (!fixturesPresent) describe.skip(FIXTURES_ABSENT, () => {
-  it('canonical-json/jcs-uniform-numeric-strings.json value cases', () => {});
-});
+if (!fixturesPresent)
+  describe.skip(FIXTURES_ABSENT, () => {
+    it('canonical-json/jcs-uniform-numeric-strings.json value cases', () => {});
+  });
 
 describe.each(BACKENDS)('values [%s]', (backend) => {
   let t: TestServer;
