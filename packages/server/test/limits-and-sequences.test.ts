@@ -148,3 +148,36 @@ describe.each(BACKENDS)('snapshot session limits and source sequencing [%s]', (b
     expect(r.json.error).toBe('push_session_invalid');
   });
 });
+
+describe.each(BACKENDS)('key size limit [%s]', (backend) => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({
+      backend,
+      schemaSql: `CREATE SCHEMA k; CREATE TABLE k.notes (_sync_scope_id text NOT NULL, id text NOT NULL, body text,
+        PRIMARY KEY (_sync_scope_id, id));`,
+      tables: [{ schema: 'k', table: 'notes', syncKeyColumn: 'id' }],
+      serviceOptions: { retention: { pruneIntervalMs: 0 } },
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('rejects a text key longer than 1024 bytes with push_chunk_invalid (not a database error)', async () => {
+    await t.initEmpty('keys', 's');
+    const row = (id: string) => ({
+      schema: 'k',
+      table: 'notes',
+      key: { id },
+      op: 'INSERT',
+      base_row_version: 0,
+      payload: { id, body: 'b' },
+    });
+    const long = await t.pushBundle('keys', 's', 1, [row('é'.repeat(513))]);
+    expect(long.chunks[0]?.status).toBe(400);
+    expect(long.chunks[0]?.json.error).toBe('push_chunk_invalid');
+    const ok = await t.pushBundle('keys', 's', 1, [row('k'.repeat(1024))]);
+    expect(ok.commit?.status).toBe(200);
+  });
+});

@@ -1,7 +1,7 @@
 import { type ErrorCode, isSyncError, SyncError } from '@oversync/protocol';
 import { sqlState } from '../db/sync-database.js';
 
-const CLIENT_CLASSES = ['22', '23'];
+const CLIENT_CLASSES = ['22', '23', '54'];
 
 /**
  * Turns a database error caused by the submitted data (constraint, type, range or an

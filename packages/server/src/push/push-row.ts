@@ -31,6 +31,8 @@ const LOOSE_UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 const TEMPORAL =
   /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 const FLOAT4_MAX = 3.4028234663852886e38;
+/** Longest accepted sync key (UTF-8 bytes). */
+export const MAX_KEY_BYTES = 1024;
 
 function invalid(index: number, message: string): SyncError {
   return new SyncError('push_chunk_invalid', `rows[${index}]: ${message}`);
@@ -121,6 +123,9 @@ function readKey(table: TableInfo, rawKey: unknown, index: number): string {
     throw invalid(index, 'uuid keys must use canonical dashed lowercase UUID text');
   }
   if (value.includes('\u0000')) throw invalid(index, 'key may not contain NUL');
+  // Index entries have a size limit; a longer key would fail deep inside PostgreSQL.
+  if (Buffer.byteLength(value) > MAX_KEY_BYTES)
+    throw invalid(index, `key is longer than ${MAX_KEY_BYTES} bytes`);
   return value;
 }
 
