@@ -19,13 +19,6 @@ export async function openBundleContext(
   await tx.query('SET CONSTRAINTS ALL DEFERRED');
 }
 
-/** Closes the bundle context so later statements of the transaction cannot write. */
-export async function closeBundleContext(tx: Queryable): Promise<void> {
-  await tx.query(
-    `SELECT set_config('oversync.user_id', '', true), set_config('oversync.user_pk', '', true)`,
-  );
-}
-
 /** Takes the captured events of this transaction off the capture table. */
 export async function drainCaptured(
   tx: Queryable,

@@ -42,6 +42,25 @@ function toState(r: Row): UserState {
   };
 }
 
+/**
+ * A user state from a row read in a statement of its own (columns as `readUser` selects
+ * them); a lapsed lease reads as UNINITIALIZED.
+ */
+export function userStateFromRow(
+  r: {
+    user_pk: string;
+    next_bundle_seq: string;
+    floor: string;
+    scope_state: number;
+    initializer_source_id: string | null;
+    initialization_id: string | null;
+    lease_expires_at: Date | string | null;
+  },
+  now: Date,
+): UserState {
+  return expireLease(toState(r), now);
+}
+
 /** The highest committed bundle of a user. */
 export function latestSeq(u: UserState): bigint {
   return BigInt(u.nextBundleSeq) - 1n;

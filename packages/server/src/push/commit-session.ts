@@ -4,15 +4,11 @@ import { mapBusinessError } from '../capture/business-errors.js';
 import { type BundleEffect, normalizeCaptured, type OpCode } from '../capture/normalize.js';
 import type { Actor, ServiceContext } from '../context.js';
 import type { Queryable } from '../db/sync-database.js';
-import {
-  SCOPE_INITIALIZED,
-  SCOPE_INITIALIZING,
-  SCOPE_UNINITIALIZED,
-  type UserState,
-} from '../lifecycle/user-state.js';
+import { SCOPE_INITIALIZED, userStateFromRow } from '../lifecycle/user-state.js';
 import { type ApplyGroup, applyStagedRows } from './apply-staged.js';
 import { type ConflictRow, firstConflictSql, throwConflict } from './conflicts.js';
 import { requireSeedLease } from './create-session.js';
+import { missingSessionError } from './push-session-row.js';
 import { sourceRetired } from './source-state.js';
 
 interface Preflight {
@@ -109,20 +105,6 @@ async function drainWithUploadOrder(tx: Queryable, pushId: string): Promise<Bund
   return inUploadOrder(effects, rank);
 }
 
-function userState(p: Preflight, now: Date): UserState {
-  const lease = p.lease_expires_at === null ? null : new Date(p.lease_expires_at);
-  const lapsed = p.scope_state === SCOPE_INITIALIZING && lease !== null && lease <= now;
-  return {
-    userPk: p.user_pk,
-    nextBundleSeq: p.next_bundle_seq,
-    retainedFloor: p.floor,
-    scopeState: lapsed ? SCOPE_UNINITIALIZED : (p.scope_state as 0 | 1 | 2),
-    initializerSourceId: lapsed ? null : p.initializer_source_id,
-    initializationId: lapsed ? null : p.initialization_id,
-    leaseExpiresAt: lapsed ? null : lease,
-  };
-}
-
 /** `POST /sync/push-sessions/{push_id}/commit`: one atomic bundle or nothing. */
 export async function commitPushSession(
   ctx: ServiceContext,
@@ -146,18 +128,7 @@ export async function commitPushSession(
         actor.sourceId,
       ]);
       const p = rows[0];
-      if (!p || p.ps_user_pk === null) {
-        const other = await tx.query('SELECT 1 FROM sync.push_sessions WHERE push_id = $1::uuid', [
-          pushId,
-        ]);
-        if (other.rows.length > 0) {
-          throw new SyncError(
-            'push_session_forbidden',
-            'push session belongs to another user or source',
-          );
-        }
-        throw new SyncError('push_session_not_found', 'push session not found');
-      }
+      if (!p || p.ps_user_pk === null) throw await missingSessionError(tx, pushId);
       if (p.ps_user_pk !== p.user_pk || p.ps_source_id !== actor.sourceId) {
         throw new SyncError(
           'push_session_forbidden',
@@ -177,7 +148,7 @@ export async function commitPushSession(
           'canonical_request_hash does not match the uploaded rows',
         );
       }
-      const user = userState(p, now);
+      const user = userStateFromRow(p, now);
       if (p.ps_init) {
         await requireSeedLease(ctx, tx, user, actor.sourceId, p.ps_init);
       } else if (user.scopeState !== SCOPE_INITIALIZED) {
