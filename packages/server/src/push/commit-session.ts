@@ -8,25 +8,14 @@ import { SCOPE_INITIALIZED, userStateFromRow } from '../lifecycle/user-state.js'
 import { type ApplyGroup, applyStagedRows } from './apply-staged.js';
 import { type ConflictRow, firstConflictSql, throwConflict } from './conflicts.js';
 import { requireSeedLease } from './create-session.js';
-import { missingSessionError } from './push-session-row.js';
+import {
+  missingSessionError,
+  USER_AND_SESSION_COLUMNS,
+  type UserAndSessionRow,
+} from './push-session-row.js';
 import { sourceRetired } from './source-state.js';
 
-interface Preflight {
-  user_pk: string;
-  next_bundle_seq: string;
-  floor: string;
-  scope_state: number;
-  initializer_source_id: string | null;
-  initialization_id: string | null;
-  lease_expires_at: Date | string | null;
-  ps_user_pk: string | null;
-  ps_source_id: string | null;
-  ps_sbid: string | null;
-  planned: string | null;
-  next: string | null;
-  request_hash: string | null;
-  ps_init: string | null;
-  expired: boolean | null;
+interface Preflight extends UserAndSessionRow {
   ss_state: string | null;
   ss_max: string | null;
   ss_replaced_by: string | null;
@@ -43,12 +32,7 @@ interface Preflight {
  * work it carries.
  */
 const PREFLIGHT = `
-SELECT us.user_pk::text AS user_pk, us.next_bundle_seq::text AS next_bundle_seq,
-       us.retained_bundle_floor::text AS floor, us.scope_state, us.initializer_source_id,
-       us.initialization_id::text AS initialization_id, us.lease_expires_at,
-       ps.user_pk::text AS ps_user_pk, ps.source_id AS ps_source_id, ps.source_bundle_id::text AS ps_sbid,
-       ps.planned_row_count::text AS planned, ps.next_expected_row_ordinal::text AS next,
-       ps.request_hash, ps.initialization_id::text AS ps_init, ps.expires_at <= $3 AS expired,
+SELECT ${USER_AND_SESSION_COLUMNS},
        ss.state AS ss_state, ss.max_committed_source_bundle_id::text AS ss_max,
        ss.replaced_by_source_id AS ss_replaced_by,
        (SELECT encode(sha256(convert_to('[' || string_agg(r.hash_item, ',' ORDER BY r.row_ordinal) || ']', 'UTF8')), 'hex')

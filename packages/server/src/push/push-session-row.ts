@@ -16,6 +16,35 @@ export interface PushSession {
   initializationId: string | null;
 }
 
+/** Columns of the caller's user row joined with one push session (`ps`, may be absent). */
+export interface UserAndSessionRow {
+  user_pk: string;
+  next_bundle_seq: string;
+  floor: string;
+  scope_state: number;
+  initializer_source_id: string | null;
+  initialization_id: string | null;
+  lease_expires_at: Date | string | null;
+  ps_user_pk: string | null;
+  ps_source_id: string | null;
+  ps_sbid: string | null;
+  planned: string | null;
+  next: string | null;
+  request_hash: string | null;
+  staged_bytes: string | null;
+  ps_init: string | null;
+  expired: boolean | null;
+}
+
+/** SELECT list producing {@link UserAndSessionRow} from `us` and `ps` (`$3` = now). */
+export const USER_AND_SESSION_COLUMNS = `us.user_pk::text AS user_pk, us.next_bundle_seq::text AS next_bundle_seq,
+       us.retained_bundle_floor::text AS floor, us.scope_state, us.initializer_source_id,
+       us.initialization_id::text AS initialization_id, us.lease_expires_at,
+       ps.user_pk::text AS ps_user_pk, ps.source_id AS ps_source_id, ps.source_bundle_id::text AS ps_sbid,
+       ps.planned_row_count::text AS planned, ps.next_expected_row_ordinal::text AS next,
+       ps.request_hash, ps.staged_bytes::text AS staged_bytes, ps.initialization_id::text AS ps_init,
+       ps.expires_at <= $3 AS expired`;
+
 /**
  * Locks the caller's user row and loads one of its push sessions in a single statement
  * (the user lock serialises every write of a user, so the session needs no lock of its
@@ -33,31 +62,8 @@ export async function lockUserAndSession(
   const now = ctx.now();
   // Lock alone first, so the read below sees everything committed before we got the lock.
   await tx.query('SELECT 1 FROM sync.user_state WHERE user_id = $1 FOR UPDATE', [actor.userId]);
-  const { rows } = await tx.query<{
-    user_pk: string;
-    next_bundle_seq: string;
-    floor: string;
-    scope_state: number;
-    initializer_source_id: string | null;
-    initialization_id: string | null;
-    lease_expires_at: Date | string | null;
-    ps_user_pk: string | null;
-    ps_source_id: string | null;
-    ps_sbid: string | null;
-    planned: string | null;
-    next: string | null;
-    request_hash: string | null;
-    staged_bytes: string | null;
-    ps_init: string | null;
-    expired: boolean | null;
-  }>(
-    `SELECT us.user_pk::text AS user_pk, us.next_bundle_seq::text AS next_bundle_seq,
-            us.retained_bundle_floor::text AS floor, us.scope_state, us.initializer_source_id,
-            us.initialization_id::text AS initialization_id, us.lease_expires_at,
-            ps.user_pk::text AS ps_user_pk, ps.source_id AS ps_source_id, ps.source_bundle_id::text AS ps_sbid,
-            ps.planned_row_count::text AS planned, ps.next_expected_row_ordinal::text AS next,
-            ps.request_hash, ps.staged_bytes::text AS staged_bytes, ps.initialization_id::text AS ps_init,
-            ps.expires_at <= $3 AS expired
+  const { rows } = await tx.query<UserAndSessionRow>(
+    `SELECT ${USER_AND_SESSION_COLUMNS}
        FROM sync.user_state us LEFT JOIN sync.push_sessions ps ON ps.push_id = $2::uuid
       WHERE us.user_id = $1`,
     [actor.userId, pushId, now],
