@@ -164,6 +164,43 @@ describe.each(BACKENDS)('bootstrap [%s]', (backend) => {
     expect(again).toEqual([{ n: '3' }]);
   });
 
+  it.runIf(backend === 'postgres')(
+    'a routine boot takes no table locks: it completes while a push holds sync.push_sessions (postgres: needs two connections)',
+    async () => {
+      await service(t, [notes]).bootstrap();
+      const other = t.openAnother();
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let locked: () => void = () => undefined;
+      const isLocked = new Promise<void>((resolve) => {
+        locked = resolve;
+      });
+      const holder = other.transaction(async (tx) => {
+        await tx.query(
+          'LOCK TABLE sync.push_sessions, sync.push_session_rows IN ROW EXCLUSIVE MODE',
+        );
+        locked();
+        await held;
+      });
+      try {
+        await isLocked;
+        const booted = await Promise.race([
+          service(t, [notes])
+            .bootstrap()
+            .then(() => 'booted'),
+          new Promise((resolve) => setTimeout(() => resolve('blocked'), 5000)),
+        ]);
+        expect(booted).toBe('booted');
+      } finally {
+        release();
+        await holder;
+        await other.close();
+      }
+    },
+  );
+
   it('fails closed on a sync schema of an unknown layout', async () => {
     await service(t, [notes]).bootstrap();
     await t.exec(`UPDATE sync.meta SET layout_name = 'someone_else'`);

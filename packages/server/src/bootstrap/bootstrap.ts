@@ -1,9 +1,10 @@
 import type { CommittedBundle } from '../capture/bundle-writer.js';
 import type { SyncDatabase } from '../db/sync-database.js';
 import {
+  SYNC_FUNCTIONS_SQL,
   SYNC_LAYOUT_NAME,
   SYNC_LAYOUT_VERSION,
-  SYNC_SCHEMA_SQL,
+  SYNC_TABLES_SQL,
 } from '../schema/sync-schema-sql.js';
 import type { Logger } from '../util/logger.js';
 import { adoptExistingRows } from './adoption.js';
@@ -43,6 +44,7 @@ export async function bootstrapDatabase(
     const { rows: present } = await tx.query<{ meta: boolean }>(
       `SELECT to_regclass('sync.meta') IS NOT NULL AS meta`,
     );
+    let current = false;
     if (present[0]?.meta) {
       const { rows } = await tx.query<{ layout_name: string; layout_version: number }>(
         'SELECT layout_name, layout_version FROM sync.meta',
@@ -53,13 +55,18 @@ export async function bootstrapDatabase(
           `sync schema layout ${m.layout_name} v${m.layout_version} is not supported by this library (${SYNC_LAYOUT_NAME} v${SYNC_LAYOUT_VERSION})`,
         );
       }
+      current = m?.layout_version === SYNC_LAYOUT_VERSION;
     }
-    await tx.exec(SYNC_SCHEMA_SQL);
-    await tx.query(
-      `INSERT INTO sync.meta (layout_name, layout_version) VALUES ($1, $2)
-       ON CONFLICT (singleton) DO UPDATE SET layout_version = EXCLUDED.layout_version`,
-      [SYNC_LAYOUT_NAME, SYNC_LAYOUT_VERSION],
-    );
+    // Table DDL only for a new or older layout: it takes table locks a routine boot must not.
+    if (!current) await tx.exec(SYNC_TABLES_SQL);
+    await tx.exec(SYNC_FUNCTIONS_SQL);
+    if (!current) {
+      await tx.query(
+        `INSERT INTO sync.meta (layout_name, layout_version) VALUES ($1, $2)
+         ON CONFLICT (singleton) DO UPDATE SET layout_version = EXCLUDED.layout_version`,
+        [SYNC_LAYOUT_NAME, SYNC_LAYOUT_VERSION],
+      );
+    }
     const { rows: known } = await tx.query<{
       table_id: number;
       schema_name: string;

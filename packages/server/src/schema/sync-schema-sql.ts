@@ -11,9 +11,13 @@
 /** Name of the layout written to `sync.meta`. */
 export const SYNC_LAYOUT_NAME = 'oversync_ts_postgres';
 /** Bumped whenever the DDL below changes incompatibly. */
-export const SYNC_LAYOUT_VERSION = 1;
+export const SYNC_LAYOUT_VERSION = 2;
 
-export const SYNC_SCHEMA_SQL = `
+/**
+ * Tables, indexes and sequences. Run only when the database's layout is missing or older
+ * (table DDL takes table locks, which a routine boot must not take on a live system).
+ */
+export const SYNC_TABLES_SQL = `
 CREATE SCHEMA IF NOT EXISTS sync;
 
 CREATE TABLE IF NOT EXISTS sync.meta (
@@ -124,7 +128,7 @@ CREATE TABLE IF NOT EXISTS sync.push_sessions (
   CHECK (next_expected_row_ordinal >= 0 AND next_expected_row_ordinal <= planned_row_count)
 );
 CREATE INDEX IF NOT EXISTS push_sessions_expires_idx ON sync.push_sessions (expires_at);
--- Upgrades of layout v1 databases created before the column existed.
+-- Upgrade from layout v1 (before the column existed).
 ALTER TABLE sync.push_sessions ADD COLUMN IF NOT EXISTS staged_bytes bigint NOT NULL DEFAULT 0;
 
 CREATE TABLE IF NOT EXISTS sync.push_session_rows (
@@ -162,7 +166,13 @@ CREATE UNLOGGED TABLE IF NOT EXISTS sync.snapshot_rows (
 CREATE SEQUENCE IF NOT EXISTS sync.rejected_write_seq;
 CREATE SEQUENCE IF NOT EXISTS sync.history_pruned_error_seq;
 CREATE SEQUENCE IF NOT EXISTS sync.accepted_push_replay_seq;
+`;
 
+/**
+ * Function definitions of the `sync` schema. Replaced on every boot (no table locks), so a
+ * library upgrade reaches existing databases.
+ */
+export const SYNC_FUNCTIONS_SQL = `
 -- ECMAScript Number::toString of a float8, so REAL values render exactly like the clients do.
 CREATE OR REPLACE FUNCTION sync.js_number_text(v double precision) RETURNS text
 LANGUAGE plpgsql IMMUTABLE STRICT SET extra_float_digits = 1 AS $fn$
@@ -259,3 +269,6 @@ BEGIN
 END
 $fn$;
 `;
+
+/** Both parts, for tools that need the whole schema at once. */
+export const SYNC_SCHEMA_SQL = `${SYNC_TABLES_SQL}\n${SYNC_FUNCTIONS_SQL}`;
