@@ -352,7 +352,9 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
     if (lifecycle !== 'running' && route.auth) {
       return errorOf('service_unavailable', 'sync service is shutting down');
     }
-    inflight++;
+    // Health and status probes are not sync operations: they neither count nor are awaited.
+    const counted = route.auth;
+    if (counted) inflight++;
     try {
       const actor = route.auth ? await authenticate(request) : { userId: '', sourceId: '' };
       return await dispatch(route.name, request, actor, param, url);
@@ -369,8 +371,10 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
       logger.error({ err, route: route.name }, 'sync request failed');
       return errorOf(route.failure, 'internal error');
     } finally {
-      inflight--;
-      if (inflight === 0) for (const d of drained.splice(0)) d();
+      if (counted) {
+        inflight--;
+        if (inflight === 0) for (const d of drained.splice(0)) d();
+      }
     }
   }
 

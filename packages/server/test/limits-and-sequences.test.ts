@@ -135,6 +135,13 @@ describe.each(BACKENDS)('snapshot session limits and source sequencing [%s]', (b
     expect(r.json.error).toBe('initialization_stale');
   });
 
+  it('status counts in-flight sync operations, not the probe itself', async () => {
+    const r = await t.req('GET', '/syncx/status');
+    expect(r.status).toBe(200);
+    expect(r.json.inflight_operations).toBe(0);
+    expect(r.json.lifecycle).toBe('running');
+  });
+
   it('rejects planned_row_count above max_rows_per_bundle', async () => {
     const user = 'lim-planned';
     await t.initEmpty(user, 's');
