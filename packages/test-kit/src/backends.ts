@@ -82,29 +82,16 @@ async function createPostgresDatabase(): Promise<TestDatabase> {
   const connectionString = withDatabase(PG_ADMIN_URL, name);
   const raw = new pg.Pool({ connectionString, max: 2 });
   raw.on('error', () => {});
-  const handles: SyncDatabase[] = [];
-  const open = (): SyncDatabase => {
-    const h = createPgDatabase({ connectionString });
-    handles.push(h);
-    return h;
-  };
-  const db = open();
-  let disposed = false;
-  return {
-    db,
+  return assembleTestDatabase({
     backend: 'postgres',
+    open: () => createPgDatabase({ connectionString }),
     async exec(sql) {
       await raw.query(sql);
     },
     async query<R>(sql: string, params: unknown[] = []) {
-      const res = await raw.query(sql, params);
-      return res.rows as R[];
+      return (await raw.query(sql, params)).rows as R[];
     },
-    openAnother: open,
-    async dispose() {
-      if (disposed) return;
-      disposed = true;
-      for (const h of handles) await closeHandle(h);
+    async cleanup() {
       await raw.end().catch(() => {});
       const drop = new pg.Client({ connectionString: PG_ADMIN_URL });
       await drop.connect();
@@ -114,7 +101,7 @@ async function createPostgresDatabase(): Promise<TestDatabase> {
         await drop.end();
       }
     },
-  };
+  });
 }
 
 async function createPgliteTestDatabase(): Promise<TestDatabase> {
@@ -126,9 +113,31 @@ async function createPgliteTestDatabase(): Promise<TestDatabase> {
       cause,
     });
   }
+  return assembleTestDatabase({
+    backend: 'pglite',
+    open: () => createPgliteDatabase(pglite),
+    async exec(sql) {
+      await pglite.exec(sql);
+    },
+    async query<R>(sql: string, params: unknown[] = []) {
+      return (await pglite.query<R>(sql, params)).rows;
+    },
+    async cleanup() {
+      await pglite.close().catch(() => {});
+    },
+  });
+}
+
+/** The parts that differ per backend; handle tracking and one-time disposal are shared. */
+interface BackendParts extends Pick<TestDatabase, 'backend' | 'exec' | 'query'> {
+  open(): SyncDatabase;
+  cleanup(): Promise<void>;
+}
+
+function assembleTestDatabase(parts: BackendParts): TestDatabase {
   const handles: SyncDatabase[] = [];
   const open = (): SyncDatabase => {
-    const h = createPgliteDatabase(pglite);
+    const h = parts.open();
     handles.push(h);
     return h;
   };
@@ -136,20 +145,15 @@ async function createPgliteTestDatabase(): Promise<TestDatabase> {
   let disposed = false;
   return {
     db,
-    backend: 'pglite',
-    async exec(sql) {
-      await pglite.exec(sql);
-    },
-    async query<R>(sql: string, params: unknown[] = []) {
-      const res = await pglite.query<R>(sql, params);
-      return res.rows;
-    },
+    backend: parts.backend,
+    exec: parts.exec,
+    query: parts.query,
     openAnother: open,
     async dispose() {
       if (disposed) return;
       disposed = true;
       for (const h of handles) await closeHandle(h);
-      await pglite.close().catch(() => {});
+      await parts.cleanup();
     },
   };
 }

@@ -1,13 +1,15 @@
 /**
- * Experiment `prepared`: a {@link SyncDatabase} over a `pg` pool that runs every
- * parameterised statement as a named prepared statement (parsed once per connection,
- * plan cached by PostgreSQL's plan cache), to measure what re-parsing and re-planning
- * ~38 statements per pushed bundle costs. Otherwise it behaves like `createPgDatabase`
- * (UTC sessions, same transaction handling); LISTEN is not supported (watch is off).
+ * Experiment `prepared`: the server's own `createPgDatabase`, over a pool whose clients run
+ * every parameterised statement as a named prepared statement (parsed once per
+ * connection, plan cached by PostgreSQL's plan cache), to measure what re-parsing and
+ * re-planning the statements of a pushed bundle costs. Only the statement naming differs
+ * from production; transactions and everything else are the server's code.
  */
 import { createHash } from 'node:crypto';
-import type { Queryable, QueryResult, SyncDatabase } from '@oversync/server';
+import { createPgDatabase, type SyncDatabase } from '@oversync/server';
 import pg from 'pg';
+
+type QueryFn = (text: string, params?: unknown[]) => Promise<pg.QueryResult>;
 
 export function createPreparedPgDatabase(connectionString: string, max: number): SyncDatabase {
   const pool = new pg.Pool({ connectionString, max, options: '-c TimeZone=UTC' });
@@ -20,45 +22,28 @@ export function createPreparedPgDatabase(connectionString: string, max: number):
     }
     return n;
   };
-  const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
-    async query<R>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const res =
-        params && params.length > 0
-          ? await c.query({ name: nameOf(text), text, values: params as unknown[] })
-          : await c.query(text);
-      return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
-    },
-    async exec(sql: string): Promise<void> {
-      await c.query(sql);
-    },
-  });
-  return {
-    kind: 'postgres',
-    ...wrap(pool),
-    async transaction(fn, options) {
+  const named =
+    (query: QueryFn): QueryFn =>
+    (text, params) =>
+      params && params.length > 0
+        ? query({ name: nameOf(text), text, values: params } as never)
+        : query(text, params);
+  // A structural stand-in for the pool: same pool, statement naming added to `query`.
+  const proxy = {
+    query: named(pool.query.bind(pool) as QueryFn),
+    on: pool.on.bind(pool),
+    async connect() {
       const client = await pool.connect();
-      let broken = false;
-      try {
-        const iso = (options?.isolation ?? 'read committed').toUpperCase();
-        await client.query(`BEGIN ISOLATION LEVEL ${iso}${options?.readOnly ? ' READ ONLY' : ''}`);
-        const result = await fn(wrap(client));
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        try {
-          await client.query('ROLLBACK');
-        } catch {
-          broken = true;
-        }
-        throw err;
-      } finally {
-        client.release(broken);
-      }
+      return Object.assign(Object.create(client), {
+        query: named(client.query.bind(client) as QueryFn),
+      });
     },
-    async listen() {
-      throw new Error('LISTEN is not supported by the prepared-statement experiment');
-    },
+  };
+  const db = createPgDatabase({ pool: proxy as unknown as pg.Pool, connectionString });
+  return {
+    ...db,
     async close() {
+      await db.close();
       await pool.end();
     },
   };
