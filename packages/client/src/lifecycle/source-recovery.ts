@@ -1,0 +1,80 @@
+/**
+ * Source recovery: the server refused our writer identity (`source_sequence_*`,
+ * `source_retired`, or our prepared bundle fell below its retained history). The prepared
+ * outbox is kept; a replacement source id is reserved durably; `rebuild()` then restores the
+ * server state, replays the preserved intent and continues under the new source.
+ *
+ * @module
+ */
+
+import type { EngineContext } from '../engine-context.js';
+import { clientError } from '../errors.js';
+import { requeueDirty } from '../local/row-writes.js';
+import {
+  clearOutbox,
+  readOperation,
+  readOutboxRows,
+  updateAttachment,
+  writeOperation,
+} from '../local/state-store.js';
+
+/** Reasons the protocol defines for a source replacement. */
+export const SOURCE_RECOVERY_REASONS = [
+  'history_pruned',
+  'source_sequence_out_of_order',
+  'source_sequence_changed',
+  'source_retired',
+] as const;
+
+/** Persists the source-recovery gate and reserves the replacement source id. */
+export async function enterSourceRecovery(
+  ctx: EngineContext,
+  reason: string,
+  suggestedReplacement?: string,
+): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const op = await readOperation(tx);
+    let replacement = op.kind === 'source_recovery' ? op.replacementSourceId : '';
+    if (replacement && suggestedReplacement && suggestedReplacement !== replacement) {
+      throw clientError(
+        'source_replacement_diverged',
+        `server suggests replacement source ${suggestedReplacement} but ${replacement} is already reserved`,
+        { reserved: replacement, suggested: suggestedReplacement },
+      );
+    }
+    if (!replacement) replacement = suggestedReplacement ?? ctx.randomUUID();
+    await writeOperation(tx, {
+      kind: 'source_recovery',
+      reason,
+      replacementSourceId: replacement,
+    });
+    await updateAttachment(tx, { rebuildRequired: true });
+  });
+}
+
+/**
+ * The server rejected the seed lease (`initialization_expired` / `initialization_stale`): drop
+ * the binding (keeping every local row) so the next `attach` negotiates again; the frozen bundle
+ * goes back to dirty rows so it is counted as pending and pushed after the new attach.
+ */
+export async function resetForInvalidInitializationLease(ctx: EngineContext): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const rows = await readOutboxRows(tx);
+    for (const row of rows) {
+      const table = ctx.schema.byName.get(row.tableName);
+      if (!table) continue;
+      const exists = await tx.get(
+        'SELECT 1 AS x FROM _sync_dirty_rows WHERE schema_name = ? AND table_name = ? AND key_json = ?',
+        [row.schemaName, row.tableName, row.keyJson],
+      );
+      if (!exists) await requeueDirty(tx, table, row.keyJson, row.op, row.baseRowVersion, row.localPayload);
+    }
+    await clearOutbox(tx);
+    await updateAttachment(tx, {
+      bindingState: 'anonymous',
+      attachedUserId: '',
+      schemaName: '',
+      pendingInitializationId: '',
+    });
+  });
+}

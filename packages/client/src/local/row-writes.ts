@@ -1,0 +1,160 @@
+/**
+ * Row-level reads and writes shared by replay, conflict resolution and pull: authoritative app
+ * row writes, `_sync_row_state` and `_sync_dirty_rows` maintenance. Callers run them inside an
+ * apply-mode transaction.
+ *
+ * @module
+ */
+
+import type { SqlExecutor, SqlValue } from '../driver/driver.js';
+import { deleteSql, upsertSql } from './apply-sql.js';
+import type { ManagedTable } from './local-schema-types.js';
+import { payloadExpression } from './triggers.js';
+import { wirePayloadToRow } from './value-codec.js';
+
+const quote = (id: string): string => `"${id.replaceAll('"', '""')}"`;
+
+function hexToBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+/** The SQLite value of a row's key, from its local `key_json` (blob keys are hex there). */
+export function localKeyBindValue(table: ManagedTable, keyJson: string): SqlValue {
+  const parsed = JSON.parse(keyJson) as Record<string, unknown>;
+  const value = parsed[table.keyColumn];
+  if (typeof value !== 'string') throw new Error(`key_json ${keyJson} has no ${table.keyColumn}`);
+  return table.keyKind === 'uuid_blob' ? hexToBytes(value) : value;
+}
+
+/** Upserts a row given in wire form (server spelling). */
+export async function writeWireRow(
+  tx: SqlExecutor,
+  table: ManagedTable,
+  payload: Readonly<Record<string, unknown>>,
+): Promise<void> {
+  await tx.run(upsertSql(table), wirePayloadToRow(table, payload));
+}
+
+/** Deletes the app row with the given local key. */
+export async function deleteAppRow(tx: SqlExecutor, table: ManagedTable, keyJson: string): Promise<void> {
+  await tx.run(deleteSql(table), [localKeyBindValue(table, keyJson)]);
+}
+
+/** The live app row in local JSON form (what a capture trigger writes), or null when absent. */
+export async function readLivePayload(
+  tx: SqlExecutor,
+  table: ManagedTable,
+  keyJson: string,
+): Promise<string | null> {
+  const row = await tx.get(
+    `SELECT ${payloadExpression(table, 't')} AS payload FROM ${quote(table.tableName)} AS t WHERE t.${quote(table.keyColumn)} = ?`,
+    [localKeyBindValue(table, keyJson)],
+  );
+  return row ? String(row.payload) : null;
+}
+
+/** Upserts `_sync_row_state`. */
+export async function setRowState(
+  tx: SqlExecutor,
+  table: ManagedTable,
+  keyJson: string,
+  rowVersion: number,
+  deleted: boolean,
+): Promise<void> {
+  await tx.run(
+    `INSERT INTO _sync_row_state(schema_name, table_name, key_json, row_version, deleted, updated_at)
+     VALUES (?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+     ON CONFLICT(schema_name, table_name, key_json) DO UPDATE SET row_version = excluded.row_version,
+       deleted = excluded.deleted, updated_at = excluded.updated_at`,
+    [table.schema, table.tableName, keyJson, rowVersion, deleted ? 1 : 0],
+  );
+}
+
+/** Deletes `_sync_row_state` for a key. */
+export async function deleteRowState(tx: SqlExecutor, table: ManagedTable, keyJson: string): Promise<void> {
+  await tx.run('DELETE FROM _sync_row_state WHERE schema_name = ? AND table_name = ? AND key_json = ?', [
+    table.schema,
+    table.tableName,
+    keyJson,
+  ]);
+}
+
+/** Reads `_sync_row_state` for a key. */
+export async function readRowState(
+  tx: SqlExecutor,
+  table: ManagedTable,
+  keyJson: string,
+): Promise<{ rowVersion: number; deleted: boolean } | undefined> {
+  const r = await tx.get(
+    'SELECT row_version, deleted FROM _sync_row_state WHERE schema_name = ? AND table_name = ? AND key_json = ?',
+    [table.schema, table.tableName, keyJson],
+  );
+  return r ? { rowVersion: Number(r.row_version), deleted: Number(r.deleted) !== 0 } : undefined;
+}
+
+/** Reads the dirty row of a key. */
+export async function readDirty(
+  tx: SqlExecutor,
+  table: ManagedTable,
+  keyJson: string,
+): Promise<{ op: string; baseRowVersion: number; payload: string | null } | undefined> {
+  const r = await tx.get(
+    'SELECT op, base_row_version, payload FROM _sync_dirty_rows WHERE schema_name = ? AND table_name = ? AND key_json = ?',
+    [table.schema, table.tableName, keyJson],
+  );
+  return r
+    ? {
+        op: String(r.op),
+        baseRowVersion: Number(r.base_row_version),
+        payload: r.payload === null ? null : String(r.payload),
+      }
+    : undefined;
+}
+
+/** Deletes the dirty row of a key. */
+export async function deleteDirty(tx: SqlExecutor, table: ManagedTable, keyJson: string): Promise<void> {
+  await tx.run('DELETE FROM _sync_dirty_rows WHERE schema_name = ? AND table_name = ? AND key_json = ?', [
+    table.schema,
+    table.tableName,
+    keyJson,
+  ]);
+}
+
+/**
+ * Puts local intent back into `_sync_dirty_rows`. A key that is already dirty keeps its ordinal
+ * and gets the given op/base/payload; a new key gets the next ordinal.
+ */
+export async function requeueDirty(
+  tx: SqlExecutor,
+  table: ManagedTable,
+  keyJson: string,
+  op: 'INSERT' | 'UPDATE' | 'DELETE',
+  baseRowVersion: number,
+  payload: string | null,
+): Promise<void> {
+  await tx.run(
+    `INSERT INTO _sync_dirty_rows(schema_name, table_name, key_json, op, base_row_version, payload, dirty_ordinal, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(dirty_ordinal), 0) + 1 FROM _sync_dirty_rows), strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+     ON CONFLICT(schema_name, table_name, key_json) DO UPDATE SET op = excluded.op,
+       base_row_version = excluded.base_row_version, payload = excluded.payload, updated_at = excluded.updated_at`,
+    [table.schema, table.tableName, keyJson, op, baseRowVersion, payload],
+  );
+}
+
+/** Re-serialises the live row (or its absence) as dirty intent with a new base version. */
+export async function requeueFromLive(
+  tx: SqlExecutor,
+  table: ManagedTable,
+  keyJson: string,
+  baseRowVersion: number,
+  serverLive: boolean,
+): Promise<void> {
+  const live = await readLivePayload(tx, table, keyJson);
+  if (live === null) {
+    await requeueDirty(tx, table, keyJson, 'DELETE', baseRowVersion, null);
+  } else {
+    await requeueDirty(tx, table, keyJson, serverLive ? 'UPDATE' : 'INSERT', baseRowVersion, live);
+  }
+}

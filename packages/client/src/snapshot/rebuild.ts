@@ -1,0 +1,426 @@
+/**
+ * Snapshot rebuild: download the server's full state for this user into the invisible
+ * `_sync_snapshot_stage` (one transaction per chunk, row- and byte-bounded), then replace the
+ * managed tables in ONE apply-mode transaction that also moves the checkpoint and clears the
+ * rebuild gate. A crash before that transaction leaves the app data untouched; a crash inside
+ * it rolls back.
+ *
+ * Modes:
+ * - `keep_source` — `history_pruned` / `checkpoint_ahead` / explicit rebuild;
+ * - `rotate_source` — source recovery: the snapshot session rotates to the reserved replacement
+ *   source and the preserved prepared outbox is replayed on top and retargeted to it;
+ * - `preserve_committed` — our committed bundle can no longer be fetched: a snapshot at or after
+ *   it stands in for the replay;
+ * - `remote_replace` — attach to a user whose server state wins over anonymous local rows.
+ *
+ * Local edits that are still in `_sync_dirty_rows` survive every mode except `remote_replace`:
+ * they are written back on top of the snapshot with their original base version, so pushing
+ * them meets the normal conflict rules instead of being silently dropped.
+ *
+ * @module
+ */
+
+import { canonicalJson, type SnapshotSession } from '@oversync/protocol';
+import type { SqlExecutor, SqlValue } from '../driver/driver.js';
+import type { EngineContext } from '../engine-context.js';
+import { clientError } from '../errors.js';
+import { upsertSql } from '../local/apply-sql.js';
+import type { ManagedTable } from '../local/local-schema-types.js';
+import { deleteAppRow, localKeyBindValue, writeWireRow } from '../local/row-writes.js';
+import {
+  clearOperation,
+  clearOutbox,
+  inApplyMode,
+  raiseNextSourceBundleId,
+  readAttachment,
+  readDirtyRows,
+  readOperation,
+  readOutboxHeader,
+  readOutboxRows,
+  updateAttachment,
+  writeOperation,
+} from '../local/state-store.js';
+import { localPayloadToWire, wireKeyToLocalKeyJson, wirePayloadToRow } from '../local/value-codec.js';
+import { callRemote } from '../remote/call.js';
+import { negotiateSnapshotLimits } from '../remote/handshake.js';
+import type { RequestContext } from '../remote/remote-api.js';
+import { withSnapshotCapacityRetry } from '../remote/snapshot-capacity-retry.js';
+import { validateSnapshotChunk, validateSnapshotSession } from '../remote/validate-responses.js';
+import { tableFor } from '../push/replay.js';
+
+/** How a rebuild treats local state. */
+export type RebuildMode = 'keep_source' | 'rotate_source' | 'preserve_committed' | 'remote_replace';
+
+/** Result of a rebuild. */
+export interface RestoreSummary {
+  readonly bundleSeq: number;
+  readonly rowCount: number;
+  readonly byteCount: number;
+  /** The source id after the rebuild (differs from before for `rotate_source`). */
+  readonly sourceId: string;
+}
+
+interface StagedSnapshot {
+  readonly snapshotId: string;
+  readonly bundleSeq: number;
+  readonly rowCount: number;
+  readonly byteCount: number;
+}
+
+/** Options of {@link rebuildFromSnapshot}. */
+export interface RebuildOptions {
+  readonly mode: RebuildMode;
+  /** For `remote_replace`: the user being attached. */
+  readonly userId?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** Runs a full rebuild in the given mode. */
+export async function rebuildFromSnapshot(
+  ctx: EngineContext,
+  options: RebuildOptions,
+): Promise<RestoreSummary> {
+  const { mode, signal } = options;
+  const attachment = await readAttachment(ctx.db);
+  const operation = await readOperation(ctx.db);
+  const previousSourceId = attachment.currentSourceId;
+  let sourceId = previousSourceId;
+  let replacement: { previous_source_id: string; new_source_id: string; reason: string } | undefined;
+
+  if (mode === 'rotate_source') {
+    if (operation.kind !== 'source_recovery' || !operation.replacementSourceId) {
+      throw clientError('protocol_error', 'rotate_source rebuild without a reserved replacement source');
+    }
+    const reason = operation.reason;
+    if (!['history_pruned', 'source_sequence_out_of_order', 'source_sequence_changed', 'source_retired'].includes(reason)) {
+      throw clientError('invalid_source_recovery_reason', `unknown persisted source recovery reason "${reason}"`, {
+        reason,
+      });
+    }
+    await assertFreshReplacement(ctx.db, operation.replacementSourceId);
+    replacement = {
+      previous_source_id: previousSourceId,
+      new_source_id: operation.replacementSourceId,
+      reason,
+    };
+    sourceId = operation.replacementSourceId;
+  } else if (mode !== 'remote_replace') {
+    // The gate is durable before any snapshot work, so a crash resumes the recovery.
+    await ctx.db.transaction((tx) => updateAttachment(tx, { rebuildRequired: true }));
+  }
+
+  const req: RequestContext = { sourceId: previousSourceId, ...(signal ? { signal } : {}) };
+  let staged: StagedSnapshot;
+  if (
+    mode === 'remote_replace' &&
+    operation.kind === 'remote_replace' &&
+    operation.snapshotStageComplete &&
+    operation.stagedSnapshotId
+  ) {
+    staged = {
+      snapshotId: operation.stagedSnapshotId,
+      bundleSeq: operation.snapshotBundleSeq,
+      rowCount: operation.snapshotRowCount,
+      byteCount: operation.snapshotByteCount,
+    };
+  } else {
+    staged = await stageSnapshot(ctx, req, mode, replacement, options.userId);
+  }
+
+  if (mode === 'preserve_committed') {
+    const header = await readOutboxHeader(ctx.db);
+    if (header.state === 'committed_remote' && staged.bundleSeq < header.remoteBundleSeq) {
+      throw clientError(
+        'protocol_error',
+        `snapshot at bundle ${staged.bundleSeq} is older than our committed bundle ${header.remoteBundleSeq}`,
+      );
+    }
+  }
+
+  const tables = await applyStagedSnapshot(ctx, staged, mode, {
+    previousSourceId,
+    newSourceId: sourceId,
+    ...(options.userId ? { userId: options.userId } : {}),
+  });
+  await ctx.remote.deleteSnapshotSession({ sourceId }, staged.snapshotId).catch(() => undefined);
+  ctx.events.emit('tablesChanged', { tables, cause: 'snapshot' });
+  return {
+    bundleSeq: staged.bundleSeq,
+    rowCount: staged.rowCount,
+    byteCount: staged.byteCount,
+    sourceId,
+  };
+}
+
+async function assertFreshReplacement(db: SqlExecutor, replacementId: string): Promise<void> {
+  const row = await db.get(
+    'SELECT next_source_bundle_id, replaced_by_source_id FROM _sync_source_state WHERE source_id = ?',
+    [replacementId],
+  );
+  if (row && (Number(row.next_source_bundle_id) !== 1 || String(row.replaced_by_source_id) !== '')) {
+    throw clientError(
+      'source_replacement_invalid',
+      `reserved replacement source ${replacementId} is not fresh (it was used or replaced before)`,
+    );
+  }
+}
+
+async function stageSnapshot(
+  ctx: EngineContext,
+  req: RequestContext,
+  mode: RebuildMode,
+  replacement: { previous_source_id: string; new_source_id: string; reason: string } | undefined,
+  userId: string | undefined,
+): Promise<StagedSnapshot> {
+  const caps = await callRemote(ctx, () => ctx.remote.capabilities(req), req.signal);
+  const limits = negotiateSnapshotLimits(caps.bundle_limits, {
+    snapshotChunkRows: ctx.limits.snapshotChunkRows,
+    snapshotChunkBytes: ctx.limits.snapshotChunkBytes,
+  });
+  await ctx.db.run('DELETE FROM _sync_snapshot_stage');
+  const capacity = {
+    maxWaitMs: ctx.snapshotCapacityRetryMs,
+    sleep: ctx.sleep,
+    now: ctx.now,
+    random: ctx.random,
+  };
+  const session: SnapshotSession = await withSnapshotCapacityRetry(
+    () =>
+      callRemote(
+        ctx,
+        () =>
+          ctx.remote.createSnapshotSession(
+            req,
+            replacement ? { source_replacement: replacement as never } : undefined,
+          ),
+        req.signal,
+      ),
+    capacity,
+  );
+  validateSnapshotSession(session);
+  if (mode === 'remote_replace' && userId) {
+    await ctx.db.transaction((tx) =>
+      writeOperation(tx, {
+        kind: 'remote_replace',
+        targetUserId: userId,
+        stagedSnapshotId: session.snapshot_id,
+        snapshotBundleSeq: session.snapshot_bundle_seq,
+        snapshotRowCount: session.row_count,
+        snapshotByteCount: session.byte_count,
+        snapshotStageComplete: false,
+      }),
+    );
+  }
+
+  let after = 0;
+  let rows = 0;
+  let bytes = 0;
+  for (;;) {
+    const afterRowOrdinal = after;
+    const chunk = await withSnapshotCapacityRetry(
+      () =>
+        callRemote(
+          ctx,
+          () =>
+            ctx.remote.snapshotChunk(req, session.snapshot_id, {
+              afterRowOrdinal,
+              maxRows: limits.maxRows,
+              maxBytes: limits.maxBytes,
+            }),
+          req.signal,
+        ),
+      capacity,
+    );
+    validateSnapshotChunk(chunk, {
+      snapshotId: session.snapshot_id,
+      afterRowOrdinal,
+      maxRows: limits.maxRows,
+      maxBytes: limits.maxBytes,
+      session,
+      rowsSoFar: rows,
+      bytesSoFar: bytes,
+    });
+    if (chunk.rows.length > 0) {
+      const params: SqlValue[][] = chunk.rows.map((r, i) => {
+        const table = tableFor(ctx, r.schema, r.table);
+        return [
+          session.snapshot_id,
+          afterRowOrdinal + i + 1,
+          r.schema,
+          table.tableName,
+          wireKeyToLocalKeyJson(table, r.key),
+          r.row_version,
+          canonicalJson(r.payload),
+        ];
+      });
+      await ctx.db.transaction(async (tx) => {
+        await tx.runBatch(
+          `INSERT INTO _sync_snapshot_stage(snapshot_id, row_ordinal, schema_name, table_name, key_json, row_version, payload)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          params,
+        );
+      });
+    }
+    rows += chunk.rows.length;
+    bytes += chunk.byte_count;
+    ctx.events.emit('progress', {
+      operation: 'snapshot',
+      rows,
+      totalRows: session.row_count,
+      bytes,
+      totalBytes: session.byte_count,
+    });
+    after = chunk.next_row_ordinal;
+    if (!chunk.has_more) break;
+  }
+  if (rows !== session.row_count) {
+    throw clientError(
+      'protocol_error',
+      `snapshot final row total ${rows} does not match session row_count ${session.row_count}`,
+    );
+  }
+  if (mode === 'remote_replace' && userId) {
+    await ctx.db.run('UPDATE _sync_operation_state SET snapshot_stage_complete = 1 WHERE singleton_key = 1');
+  }
+  return {
+    snapshotId: session.snapshot_id,
+    bundleSeq: session.snapshot_bundle_seq,
+    rowCount: session.row_count,
+    byteCount: session.byte_count,
+  };
+}
+
+async function applyStagedSnapshot(
+  ctx: EngineContext,
+  staged: StagedSnapshot,
+  mode: RebuildMode,
+  ids: { previousSourceId: string; newSourceId: string; userId?: string },
+): Promise<string[]> {
+  const tables = ctx.schema.tables;
+  return inApplyMode(ctx.db, async (tx) => {
+    const dirty = mode === 'remote_replace' ? [] : await readDirtyRows(tx);
+    const outbox = await readOutboxHeader(tx);
+    const outboxRows = outbox.state === 'prepared' ? await readOutboxRows(tx) : [];
+
+    // Children first, so ON DELETE actions have nothing left to do.
+    for (const table of [...tables].reverse()) {
+      await tx.run(`DELETE FROM ${quote(table.tableName)}`);
+    }
+    await tx.run('DELETE FROM _sync_row_state');
+
+    // Page through the stage in row order, one prepared batch per table and page.
+    let applied = 0;
+    let lastOrdinal = -1;
+    for (;;) {
+      const page = await tx.all(
+        `SELECT row_ordinal, table_name, key_json, row_version, payload FROM _sync_snapshot_stage
+         WHERE snapshot_id = ? AND row_ordinal > ? ORDER BY row_ordinal LIMIT ?`,
+        [staged.snapshotId, lastOrdinal, ctx.limits.snapshotApplyBatchRows],
+      );
+      if (page.length === 0) break;
+      const byTable = new Map<ManagedTable, SqlValue[][]>();
+      const states: SqlValue[][] = [];
+      for (const r of page) {
+        const table = tableFor(ctx, ctx.schema.schema, String(r.table_name));
+        const payload = JSON.parse(String(r.payload)) as Record<string, unknown>;
+        let list = byTable.get(table);
+        if (!list) {
+          list = [];
+          byTable.set(table, list);
+        }
+        list.push(wirePayloadToRow(table, payload));
+        states.push([ctx.schema.schema, table.tableName, String(r.key_json), r.row_version as SqlValue]);
+        lastOrdinal = Number(r.row_ordinal);
+      }
+      for (const [table, params] of byTable) await tx.runBatch(upsertSql(table), params);
+      await tx.runBatch(
+        `INSERT INTO _sync_row_state(schema_name, table_name, key_json, row_version, deleted, updated_at)
+         VALUES (?, ?, ?, ?, 0, strftime('%Y-%m-%dT%H:%M:%fZ','now'))`,
+        states,
+      );
+      applied += page.length;
+      ctx.events.emit('progress', {
+        operation: 'apply_snapshot',
+        rows: applied,
+        totalRows: staged.rowCount,
+        bytes: 0,
+      });
+    }
+    if (applied !== staged.rowCount) {
+      throw clientError(
+        'protocol_error',
+        `snapshot final row total ${applied} does not match session row_count ${staged.rowCount}`,
+      );
+    }
+
+    // Preserved local intent goes back on top: first the frozen outbox (older), then the
+    // dirty rows (newer), each in parents-first order.
+    if (mode === 'rotate_source') {
+      await reapplyIntent(tx, ctx, outboxRows.map((r) => ({ tableName: r.tableName, keyJson: r.keyJson, payload: r.localPayload })));
+    }
+    await reapplyIntent(tx, ctx, dirty.map((d) => ({ tableName: d.tableName, keyJson: d.keyJson, payload: d.payload })));
+    if (mode === 'remote_replace') await tx.run('DELETE FROM _sync_dirty_rows');
+
+    if (mode === 'rotate_source') {
+      await tx.run(
+        `INSERT INTO _sync_source_state(source_id, next_source_bundle_id, replaced_by_source_id) VALUES (?, 1, '')
+         ON CONFLICT(source_id) DO NOTHING`,
+        [ids.newSourceId],
+      );
+      await tx.run('UPDATE _sync_source_state SET replaced_by_source_id = ? WHERE source_id = ?', [
+        ids.newSourceId,
+        ids.previousSourceId,
+      ]);
+      if (outbox.state === 'prepared') {
+        await tx.run('UPDATE _sync_outbox_rows SET source_bundle_id = 1');
+        await tx.run(
+          `UPDATE _sync_outbox_bundle SET source_id = ?, source_bundle_id = 1 WHERE singleton_key = 1`,
+          [ids.newSourceId],
+        );
+        await raiseNextSourceBundleId(tx, ids.newSourceId, 2);
+      }
+      await updateAttachment(tx, { currentSourceId: ids.newSourceId });
+    } else if (mode === 'preserve_committed') {
+      if (outbox.state === 'committed_remote') {
+        await raiseNextSourceBundleId(tx, outbox.sourceId, outbox.sourceBundleId + 1);
+      }
+      await clearOutbox(tx);
+    } else if (mode === 'remote_replace') {
+      await clearOutbox(tx);
+      await updateAttachment(tx, {
+        bindingState: 'attached',
+        attachedUserId: ids.userId ?? '',
+        schemaName: ctx.schema.schema,
+        pendingInitializationId: '',
+      });
+    }
+    await updateAttachment(tx, { lastBundleSeqSeen: staged.bundleSeq, rebuildRequired: false });
+    await clearOperation(tx);
+    await tx.run('DELETE FROM _sync_snapshot_stage');
+    return tables.map((t) => t.tableName);
+  });
+}
+
+async function reapplyIntent(
+  tx: SqlExecutor,
+  ctx: EngineContext,
+  rows: readonly { tableName: string; keyJson: string; payload: string | null }[],
+): Promise<void> {
+  const ordered = [...rows].sort((a, b) => {
+    const ta = ctx.schema.byName.get(a.tableName)?.order ?? 0;
+    const tb = ctx.schema.byName.get(b.tableName)?.order ?? 0;
+    const da = a.payload === null ? 1 : 0;
+    const db = b.payload === null ? 1 : 0;
+    if (da !== db) return da - db;
+    return da ? tb - ta : ta - tb;
+  });
+  for (const r of ordered) {
+    const table = tableFor(ctx, ctx.schema.schema, r.tableName);
+    if (r.payload === null) await deleteAppRow(tx, table, r.keyJson);
+    else await writeWireRow(tx, table, localPayloadToWire(table, r.payload));
+  }
+}
+
+const quote = (id: string): string => `"${id.replaceAll('"', '""')}"`;
+
+export { localKeyBindValue };
