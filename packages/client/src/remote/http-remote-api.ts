@@ -24,12 +24,7 @@ import {
 } from '@oversync/protocol';
 import * as v from 'valibot';
 import { clientError, isOversyncClientError, type OversyncClientError } from '../errors.js';
-import type {
-  RemoteApi,
-  RequestContext,
-  WatchStream,
-  WatchStreamItem,
-} from './remote-api.js';
+import type { RemoteApi, RequestContext, WatchStream, WatchStreamItem } from './remote-api.js';
 import {
   decodeSnapshotChunk,
   validatePullResponse,
@@ -61,8 +56,9 @@ export interface HttpRemoteApiOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /**
    * Upper bound, in bytes, for response bodies whose size the protocol does not bound (pull
-   * pages, committed-bundle pages). Default {@link DEFAULT_MAX_RESPONSE_BYTES}. Bodies the
-   * protocol bounds use the protocol's limits (see {@link RESPONSE_BYTE_LIMITS}).
+   * pages, committed-bundle pages); it also caps the protocol-bounded JSON bodies (see
+   * {@link RESPONSE_BYTE_LIMITS}) when smaller. Snapshot chunks are bounded by their request
+   * alone (`max_bytes + max_rows + 64 KiB`). Default {@link DEFAULT_MAX_RESPONSE_BYTES}.
    */
   readonly maxResponseBytes?: number;
 }
@@ -153,7 +149,10 @@ export function parseRetryAfterSeconds(value: string | null | undefined): number
  * findDuplicateJsonMember('[{"a":1},{"a":2}]'); // undefined
  * ```
  */
-export function findDuplicateJsonMember(text: string, maxDepth = MAX_JSON_DEPTH): string | undefined {
+export function findDuplicateJsonMember(
+  text: string,
+  maxDepth = MAX_JSON_DEPTH,
+): string | undefined {
   interface Frame {
     /** Member names seen so far; `null` for arrays. */
     readonly names: Set<string> | null;
@@ -173,18 +172,23 @@ export function findDuplicateJsonMember(text: string, maxDepth = MAX_JSON_DEPTH)
     return top.names === null ? `${top.path}[${top.index}]` : `${top.path}.${top.member}`;
   };
   let i = 0;
+  /** Position of the next backslash at or after the scan position, or -1 when none is left. */
+  let nextBackslash = text.indexOf('\\');
   while (i < text.length) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
       let end = i + 1;
       let escaped = false;
+      let quote = text.indexOf('"', end);
       for (;;) {
-        const quote = text.indexOf('"', end);
-        const backslash = text.indexOf('\\', end);
         if (quote === -1) return undefined; // unterminated: not valid JSON, nothing to report
-        if (backslash !== -1 && backslash < quote) {
+        // The next backslash is searched once and cached across strings, keeping the scan linear.
+        if (nextBackslash !== -1 && nextBackslash < end) nextBackslash = text.indexOf('\\', end);
+        if (nextBackslash !== -1 && nextBackslash < quote) {
+          // Skip the escape and the character it escapes.
           escaped = true;
-          end = backslash + 2;
+          end = nextBackslash + 2;
+          if (quote < end) quote = text.indexOf('"', end);
           continue;
         }
         end = quote;
@@ -445,8 +449,7 @@ export function createHttpRemoteApi(options: HttpRemoteApiOptions): RemoteApi {
   if (!base.pathname.endsWith('/')) base.pathname = `${base.pathname}/`;
   base.search = '';
   base.hash = '';
-  const fetchImpl: typeof fetch =
-    options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const fetchImpl: typeof fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   if (!Number.isSafeInteger(maxResponseBytes) || maxResponseBytes <= 0) {
     throw clientError('configuration', 'maxResponseBytes must be a positive integer');

@@ -125,7 +125,10 @@ export async function withTransientRetry<T>(
   const jitter = options.jitter ?? 0.2;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
   if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) {
-    throw clientError('configuration', `maxAttempts must be a positive integer, got ${maxAttempts}`);
+    throw clientError(
+      'configuration',
+      `maxAttempts must be a positive integer, got ${maxAttempts}`,
+    );
   }
   requireNumber(initialBackoffMs, 'initialBackoffMs', 0);
   requireNumber(maxBackoffMs, 'maxBackoffMs', 0);

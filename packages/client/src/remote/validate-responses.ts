@@ -124,6 +124,13 @@ function validateWirePayload(payload: unknown, label: string): void {
   if (Object.hasOwn(payload, HIDDEN_SCOPE_COLUMN)) {
     fail(`${label} must not include hidden server column ${HIDDEN_SCOPE_COLUMN}`);
   }
+  for (const [column, value] of Object.entries(payload)) {
+    // G2 sends INTEGER values as strings. A JSON integer beyond 2^53 has already lost digits in
+    // JSON.parse; refuse it here rather than let a rounded business value reach the database.
+    if (typeof value === 'number' && Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      fail(`${label} ${column} is a JSON number beyond 2^53 (int64 values must be strings)`);
+    }
+  }
 }
 
 /** One committed/pulled row: `{schema, table, key, op, row_version, payload?}`. */
@@ -282,11 +289,7 @@ export function validateSnapshotSession(resp: unknown): SnapshotSession {
   if (typeof resp.snapshot_id !== 'string' || resp.snapshot_id.trim() === '') {
     fail('snapshot session response missing snapshot_id');
   }
-  const seq = requireInteger(
-    resp.snapshot_bundle_seq,
-    'snapshot session snapshot_bundle_seq',
-    0,
-  );
+  const seq = requireInteger(resp.snapshot_bundle_seq, 'snapshot session snapshot_bundle_seq', 0);
   const rowCount = requireInteger(resp.row_count, 'snapshot session row_count', 0);
   if (rowCount > 0 && seq === 0) {
     fail('snapshot session missing snapshot_bundle_seq for non-empty row set');
@@ -350,7 +353,8 @@ export interface SnapshotChunkValidationContext extends SnapshotChunkRequest {
 function validateSnapshotRow(row: unknown, where: string): void {
   if (!isObject(row)) fail(`${where}: snapshot row must be a JSON object`);
   for (const member of Object.keys(row)) {
-    if (!SNAPSHOT_ROW_MEMBERS.has(member)) fail(`${where}: snapshot row has unknown member ${member}`);
+    if (!SNAPSHOT_ROW_MEMBERS.has(member))
+      fail(`${where}: snapshot row has unknown member ${member}`);
   }
   const label = `${where}: snapshot row`;
   requireNonEmptyString(row.schema, `${label} schema`);
@@ -465,7 +469,9 @@ export function validateSnapshotChunk(
   const rows = ctx.rowsSoFar + chunk.rows.length;
   const bytes = ctx.bytesSoFar + chunk.byte_count;
   if (rows > session.row_count) {
-    fail(`snapshot chunks delivered ${rows} rows, more than session row_count ${session.row_count}`);
+    fail(
+      `snapshot chunks delivered ${rows} rows, more than session row_count ${session.row_count}`,
+    );
   }
   if (bytes > session.byte_count) {
     fail(
@@ -560,7 +566,10 @@ export function validateCommittedBundleChunk(
   if (typeof requestHash !== 'string' || !SHA256_HEX.test(requestHash)) {
     fail(`${label} canonical_request_hash must be 64 lowercase hexadecimal characters`);
   }
-  if (expected.canonicalRequestHash !== undefined && requestHash !== expected.canonicalRequestHash) {
+  if (
+    expected.canonicalRequestHash !== undefined &&
+    requestHash !== expected.canonicalRequestHash
+  ) {
     throw clientError(
       'source_sequence_mismatch',
       `${label} canonical_request_hash ${requestHash} does not match expected ${expected.canonicalRequestHash}`,
