@@ -62,7 +62,14 @@ export interface ValidatedTable extends ManagedTable {
   readonly columns: readonly IntrospectedColumn[];
 }
 
-/** The server adds this column to every synced table; a local column of that name would clash. */
+/**
+ * The server adds this column to every synced table; a local column of that name would clash.
+ *
+ * @example
+ * ```ts
+ * info.columns.some((c) => c.name === RESERVED_SCOPE_COLUMN); // must be false
+ * ```
+ */
 export const RESERVED_SCOPE_COLUMN = '_sync_scope_id';
 
 /**

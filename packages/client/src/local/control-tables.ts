@@ -11,10 +11,25 @@
 import type { SqlExecutor } from '../driver/driver.js';
 import { clientError } from '../errors.js';
 
-/** The canonical-JSON contract id recorded in `_sync_outbox_bundle.canonical_json_contract`. */
+/**
+ * The canonical-JSON contract id recorded in `_sync_outbox_bundle.canonical_json_contract`.
+ *
+ * @example
+ * ```ts
+ * await tx.run('UPDATE _sync_outbox_bundle SET canonical_json_contract = ?', [CANONICAL_JSON_CONTRACT]);
+ * ```
+ */
 export const CANONICAL_JSON_CONTRACT = 'jcs_uniform_numeric_strings_v1';
 
-/** SQL expression used for every runtime timestamp (UTC, millisecond ISO 8601). */
+/**
+ * SQL expression used for every runtime timestamp (UTC, millisecond ISO 8601), so timestamps
+ * written by this client, KMP and Dart look alike.
+ *
+ * @example
+ * ```ts
+ * await tx.run(`UPDATE _sync_row_state SET updated_at = ${SQL_NOW} WHERE key_json = ?`, [key]);
+ * ```
+ */
 export const SQL_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
 
 interface ControlTable {

@@ -30,11 +30,15 @@ import type { ManagedColumn, ManagedTable } from './local-schema-types.js';
 import { columnSqlName, quoteIdent } from './table-info.js';
 import { payloadExpression } from './triggers.js';
 
-/** What the codec needs to know about a table. */
+/**
+ * What the codec needs to know about a table (any {@link ManagedTable} fits).
+ *
+ * @example
+ * ```ts
+ * const t: CodecTable = schema.byName.get('users') as ManagedTable;
+ * ```
+ */
 export type CodecTable = Pick<ManagedTable, 'tableName' | 'keyColumn' | 'keyKind' | 'columns'>;
-
-/** A wire payload: column name → canonical string, JSON boolean (server echo) or null. */
-export type WirePayload = Record<string, string | boolean | null>;
 
 const JSON_NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
 const HEX = /^[0-9a-fA-F]*$/;
@@ -107,43 +111,83 @@ function columnOf(table: CodecTable, name: string): ManagedColumn {
   return column;
 }
 
+/** `%g` layout of significant `digits` whose first digit has decimal exponent `exp`. */
+function gLayout(sign: string, rawDigits: string, exp: number): string {
+  const digits = rawDigits.replace(/0+$/, '') || '0';
+  if (exp < -4 || exp >= 17) {
+    const e = Math.abs(exp).toString().padStart(2, '0');
+    return `${sign}${digits.charAt(0)}.${digits.slice(1) || '0'}e${exp < 0 ? '-' : '+'}${e}`;
+  }
+  if (exp >= 0) {
+    return `${sign}${digits.slice(0, exp + 1).padEnd(exp + 1, '0')}.${digits.slice(exp + 1) || '0'}`;
+  }
+  return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
+}
+
+/** True when `digits` × 10^(exp − digits.length + 1) is exactly the double `x`. */
+function denotes(x: number, sign: string, digits: string, exp: number): boolean {
+  return Number(`${sign}${digits.charAt(0)}.${digits.slice(1) || '0'}e${exp}`) === x;
+}
+
 /**
- * The text SQLite's `printf('%!.17g', x)` gives for a finite double, computed with correctly
- * rounded 17 significant digits: trailing zeros dropped but at least one fractional digit kept,
- * exponent form (two-digit minimum exponent) below 1e-4 and from 1e17 up.
+ * The text of SQLite's `printf('%!.17g', x)` — the REAL spelling of the capture triggers — for a
+ * finite double, following SQLite 3.53: 18 significant digits are generated; when they end in
+ * `…99x` or `…000x` (or the value is integer-sized) a shorter spelling is used if it still denotes
+ * the same double (so 0.1 prints as `0.1`, not `0.10000000000000001`); otherwise they are rounded
+ * half-up to 17. Layout: trailing zeros dropped but one fractional digit kept; exponent form (at
+ * least two exponent digits) below 1e-4 and from 1e17 up.
  *
- * SQLite's own digits are version-specific (it derives them with approximate arithmetic and, in
- * recent versions, shortens `%!.17g` output when fewer digits round-trip), so for a sizeable
- * share of doubles the real trigger text differs in the last digits. Both spellings denote the
- * same double. Use {@link renderLocalPayloadJson} for the byte-exact text of the running SQLite
- * and {@link localPayloadsEquivalent} to compare payloads.
+ * Not byte-exact for every double: SQLite generates the digits with approximate arithmetic
+ * (about 0.4% of random doubles differ in the last digit from the correctly rounded digits used
+ * here), and other SQLite versions shorten differently or not at all. Every spelling denotes the
+ * same double, so compare payloads with {@link localPayloadsEquivalent}, and use
+ * {@link renderLocalPayloadJson} for the exact bytes of the running SQLite.
  *
  * @example
  * ```ts
  * sqliteRealText(1); // '1.0'
  * sqliteRealText(1e21); // '1.0e+21'
- * sqliteRealText(0.1); // '0.10000000000000001' (SQLite 3.53 prints '0.1')
+ * sqliteRealText(0.1); // '0.1'
+ * sqliteRealText(5e-324); // '4.9406564584124654e-324'
  * ```
  */
 export function sqliteRealText(x: number): string {
   if (!Number.isFinite(x)) throw new TypeError(`REAL value ${String(x)} is not finite`);
   // SQLite prints both zeros as 0.0 (its decoder tests r == 0.0 before looking at the sign).
   if (x === 0) return '0.0';
-  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(x.toExponential(16));
+  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(x.toExponential(17));
   if (!m) throw new TypeError(`cannot format ${x}`);
   const sign = m[1] as string;
-  const digits = `${m[2]}${m[3] ?? ''}`.replace(/0+$/, '') || '0';
+  const digits = `${m[2]}${m[3] ?? ''}`; // exactly 18
   const exp = Number(m[4]);
-  let body: string;
-  if (exp < -4 || exp >= 17) {
-    const e = Math.abs(exp).toString().padStart(2, '0');
-    body = `${digits.charAt(0)}.${digits.slice(1) || '0'}e${exp < 0 ? '-' : '+'}${e}`;
-  } else if (exp >= 0) {
-    body = `${digits.slice(0, exp + 1).padEnd(exp + 1, '0')}.${digits.slice(exp + 1) || '0'}`;
-  } else {
-    body = `0.${'0'.repeat(-exp - 1)}${digits}`;
+  if (digits.charAt(15) === '9' && digits.charAt(14) === '9') {
+    // …99x: try rounding up at the last digit before the run of nines.
+    let keep = 14;
+    while (keep > 0 && digits.charAt(keep - 1) === '9') keep--;
+    // The kept prefix ends in a non-9 digit, so +1 never carries into a new digit.
+    const up = keep === 0 ? '1' : (BigInt(digits.slice(0, keep)) + 1n).toString();
+    const upExp = keep === 0 ? exp + 1 : exp;
+    if (denotes(x, sign, up, upExp)) return gLayout(sign, up, upExp);
+  } else if (exp + 1 >= 18 || digits.slice(13, 16) === '000') {
+    // …000x (or an integer-sized value): try dropping the trailing digits.
+    let keep = 13;
+    while (keep > 1 && digits.charAt(keep - 1) === '0') keep--;
+    const short = digits.slice(0, keep);
+    if (denotes(x, sign, short, exp)) return gLayout(sign, short, exp);
   }
-  return sign + body;
+  // Round the 18 digits half-up to 17, as SQLite does.
+  let rounded = digits.slice(0, 17);
+  let roundedExp = exp;
+  if (digits.charAt(17) >= '5') {
+    const bumped = (BigInt(rounded) + 1n).toString();
+    if (bumped.length > 17) {
+      rounded = bumped.slice(0, 17);
+      roundedExp = exp + 1;
+    } else {
+      rounded = bumped;
+    }
+  }
+  return gLayout(sign, rounded, roundedExp);
 }
 
 // ---------------------------------------------------------------------------------------------
