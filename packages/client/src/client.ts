@@ -18,11 +18,27 @@ import {
 import type { EngineContext } from './engine-context.js';
 import { clientError, isOversyncClientError } from './errors.js';
 import {
-  type ClientEvents,
   ClientEventEmitter,
+  type ClientEvents,
   type ClientListener,
   type ClientPhase,
 } from './events/emitter.js';
+import { type AttachResult, attachUser } from './lifecycle/attach.js';
+import { type DetachResult, detachUser } from './lifecycle/detach.js';
+import {
+  type ClientCommand,
+  type ClientState,
+  COMMAND_GUARDS,
+  deriveClientState,
+} from './lifecycle/state-machine.js';
+import {
+  type PendingSyncStatus,
+  readPendingStatus,
+  readSourceInfo,
+  readSyncStatus,
+  type SourceInfo,
+  type SyncStatus,
+} from './lifecycle/status.js';
 import { initializeLocalRuntime, uninstallLocalRuntime } from './local/initialize.js';
 import type { LocalSchema } from './local/local-schema-types.js';
 import { bindLocalSource } from './local/source-binding.js';
@@ -33,27 +49,12 @@ import {
   readOperation,
   readOutboxHeader,
 } from './local/state-store.js';
-import { type AttachResult, attachUser } from './lifecycle/attach.js';
-import { type DetachResult, detachUser } from './lifecycle/detach.js';
-import {
-  type PendingSyncStatus,
-  readPendingStatus,
-  readSourceInfo,
-  readSyncStatus,
-  type SourceInfo,
-  type SyncStatus,
-} from './lifecycle/status.js';
-import {
-  type ClientCommand,
-  type ClientState,
-  COMMAND_GUARDS,
-  deriveClientState,
-} from './lifecycle/state-machine.js';
 import { CheckpointRecoveryNeeded, type PullReport, pullToStable } from './pull/pull-workflow.js';
 import { serverWins } from './push/conflict-resolver.js';
 import { type PushReport, pushPending } from './push/push-workflow.js';
 import { createHttpRemoteApi } from './remote/http-remote-api.js';
 import type { RemoteApi } from './remote/remote-api.js';
+import { isTransientError } from './remote/transient-retry.js';
 import { type RestoreSummary, rebuildFromSnapshot } from './snapshot/rebuild.js';
 import {
   type AutomaticDownloadsHandle,
@@ -180,7 +181,7 @@ export class OversyncClient {
     return result;
   }
 
-  /** Pushes pending local changes (outbox, then dirty rows). */
+  /** Pushes pending local changes: the frozen outbox if one exists, else the dirty rows, as one bundle. */
   async pushPending(options: OperationOptions = {}): Promise<PushReport> {
     return this.#exclusive('pushPending', 'pushing', async () => {
       await this.#guard('pushPending');
@@ -374,27 +375,24 @@ export class OversyncClient {
       try {
         await pushPending(this.#ctx, signal);
       } catch (error) {
-        if (isOversyncClientError(error) && error.code === 'rebuild_required') {
-          // committed replay pruned: the snapshot stands in for it (below)
-        } else if (isOversyncClientError(error) && error.category === 'network') {
+        const retryable =
+          isTransientError(error) ||
+          (isOversyncClientError(error) &&
+            (error.category === 'auth' ||
+              error.code === 'aborted' ||
+              error.code === 'network_error'));
+        if (isOversyncClientError(error, 'rebuild_required')) {
+          // committed replay pruned: the snapshot below stands in for it
+        } else if (retryable) {
           throw error;
         } else {
-          throw clientError(
-            'checkpoint_recovery_blocked',
-            `checkpoint recovery is blocked: pending local work could not be pushed (${error instanceof Error ? error.message : String(error)})`,
-            { reason: 'push_failed', pendingRowCount: pending },
-            error,
-          );
+          throw await this.#recoveryBlocked('push_failed', error);
         }
       }
       header = await readOutboxHeader(this.#ctx.db);
       const left = (await countDirtyRows(this.#ctx.db)) + (await countOutboxRows(this.#ctx.db));
       if (left > 0 && header.state !== 'committed_remote') {
-        throw clientError(
-          'checkpoint_recovery_blocked',
-          `checkpoint recovery is blocked: ${left} pending rows remain after pushing`,
-          { reason: 'pending_work', pendingRowCount: left },
-        );
+        throw await this.#recoveryBlocked('pending_work');
       }
     }
     this.#setPhase('rebuilding');
@@ -414,6 +412,23 @@ export class OversyncClient {
   }
 
   /** Refuses `command` with the typed error of the state machine's guard table. */
+  /** The typed blocker of checkpoint recovery, with the counts an app needs to act on it. */
+  async #recoveryBlocked(reason: 'push_failed' | 'pending_work', cause?: unknown): Promise<Error> {
+    const dirtyRowCount = await countDirtyRows(this.#ctx.db);
+    const outboxRowCount = await countOutboxRows(this.#ctx.db);
+    const replayState = (await readOutboxHeader(this.#ctx.db)).state;
+    const why =
+      reason === 'push_failed'
+        ? `pending local work could not be pushed (${cause instanceof Error ? cause.message : String(cause)})`
+        : `${dirtyRowCount + outboxRowCount} pending rows remain after pushing`;
+    return clientError(
+      'checkpoint_recovery_blocked',
+      `checkpoint recovery is blocked: ${why}`,
+      { reason, dirtyRowCount, outboxRowCount, replayState },
+      cause,
+    );
+  }
+
   async #guard(command: ClientCommand): Promise<ClientState> {
     this.#assertNotClosed();
     let state: ClientState = 'closed';
@@ -422,7 +437,8 @@ export class OversyncClient {
       const operation = await readOperation(this.#ctx.db);
       state = deriveClientState({
         opened: true,
-        sessionAttached: this.#sessionUserId !== undefined && attachment.bindingState === 'attached',
+        sessionAttached:
+          this.#sessionUserId !== undefined && attachment.bindingState === 'attached',
         bindingState: attachment.bindingState,
         operationKind: operation.kind,
         rebuildRequired: attachment.rebuildRequired,
@@ -440,14 +456,19 @@ export class OversyncClient {
         attachment.rebuildRequired &&
         (await readOutboxHeader(this.#ctx.db)).state === 'committed_remote'
       ) {
-        throw clientError('rebuild_required', 'a rebuild is required before the committed bundle can be replayed', {
-          state,
-        });
+        throw clientError(
+          'rebuild_required',
+          'a rebuild is required before the committed bundle can be replayed',
+          {
+            state,
+          },
+        );
       }
       return state;
     }
     const guard = COMMAND_GUARDS.closed[command];
-    if (guard !== 'allow') throw clientError(guard.refuse, `${command} needs open() first`, { state });
+    if (guard !== 'allow')
+      throw clientError(guard.refuse, `${command} needs open() first`, { state });
     return state;
   }
 

@@ -72,18 +72,20 @@ export async function pullToStable(ctx: EngineContext, signal?: AbortSignal): Pr
       }
       throw error;
     }
+    // The frozen ceiling first, with the message the shared fixtures pin
+    // (pull-snapshot/behavior/apply.json `pull-incremental-frozen-ceiling-change-rejected`).
+    if (target !== undefined && resp.stable_bundle_seq !== target) {
+      throw clientError(
+        'protocol_error',
+        `stable bundle seq changed from ${target} to ${resp.stable_bundle_seq}`,
+        { expected: target, actual: resp.stable_bundle_seq },
+      );
+    }
     validatePullResponse(resp, {
       afterBundleSeq: after,
       ...(targetSeq === undefined ? {} : { targetBundleSeq: targetSeq }),
     });
-    if (target === undefined) {
-      target = resp.stable_bundle_seq;
-    } else if (resp.stable_bundle_seq !== target) {
-      throw clientError(
-        'protocol_error',
-        `stable bundle seq changed from ${target} to ${resp.stable_bundle_seq}`,
-      );
-    }
+    target ??= resp.stable_bundle_seq;
     for (const bundle of resp.bundles) {
       const result = await applyPulledBundle(ctx, bundle);
       bundles++;
@@ -101,7 +103,8 @@ export async function pullToStable(ctx: EngineContext, signal?: AbortSignal): Pr
     }
   }
   const updatedTables = [...tables].sort();
-  if (updatedTables.length > 0) ctx.events.emit('tablesChanged', { tables: updatedTables, cause: 'pull' });
+  if (updatedTables.length > 0)
+    ctx.events.emit('tablesChanged', { tables: updatedTables, cause: 'pull' });
   return {
     outcome: bundles > 0 ? 'applied_incremental' : 'already_at_target',
     lastBundleSeqSeen: checkpoint,

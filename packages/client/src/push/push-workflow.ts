@@ -12,15 +12,21 @@ import type { CommittedBundleRowsResponse, PushRow } from '@oversync/protocol';
 import type { EngineContext } from '../engine-context.js';
 import { clientError, isOversyncClientError } from '../errors.js';
 import {
+  enterSourceRecovery,
+  resetForInvalidInitializationLease,
+} from '../lifecycle/source-recovery.js';
+import {
   countDirtyRows,
   readOutboxHeader,
   readOutboxRows,
   updateAttachment,
 } from '../local/state-store.js';
-import { enterSourceRecovery, resetForInvalidInitializationLease } from '../lifecycle/source-recovery.js';
 import { callRemote } from '../remote/call.js';
 import type { RequestContext } from '../remote/remote-api.js';
-import { validateCommittedBundleChunk, verifyCommittedBundleHash } from '../remote/validate-responses.js';
+import {
+  validateCommittedBundleChunk,
+  verifyCommittedBundleHash,
+} from '../remote/validate-responses.js';
 import { handlePushConflict } from './conflict.js';
 import { freezeOutbox } from './freeze.js';
 import { replayCommittedBundle } from './replay.js';
@@ -45,8 +51,11 @@ const SOURCE_RECOVERY_CODES = new Set([
 ]);
 
 /**
- * Pushes everything pending (outbox first, then dirty rows) with conflict handling.
- * The caller holds the operation lock and has checked the lifecycle preconditions.
+ * Pushes one bundle with conflict handling: the persisted outbox when there is one (resumed
+ * where it stopped), otherwise the dirty rows frozen now. Dirty rows left after a committed
+ * replay wait for the next call; after a resolved conflict the requeued rows are retried here,
+ * up to `maxConflictRetries` times. The caller holds the operation lock and has checked the
+ * lifecycle preconditions.
  */
 export async function pushPending(ctx: EngineContext, signal?: AbortSignal): Promise<PushReport> {
   const updated = new Set<string>();
@@ -55,10 +64,11 @@ export async function pushPending(ctx: EngineContext, signal?: AbortSignal): Pro
   for (let attempt = 0; ; attempt++) {
     const outcome = await pushOnce(ctx, updated, signal);
     if (outcome.kind === 'committed') {
+      // One bundle per call, as the reference runtimes do (push/behavior/apply.json
+      // `committed-replay-preserves-newer-local-delete`): intent requeued by the replay, or
+      // written while this bundle was in flight, goes in the next push.
       last = outcome;
-      // A bundle replayed from an older outbox may leave fresh dirty rows: push them too.
-      if ((await countDirtyRows(ctx.db)) === 0) break;
-      continue;
+      break;
     }
     if (outcome.kind === 'no_change') break;
     // Conflict resolved: retry within the budget.
@@ -125,8 +135,14 @@ async function uploadPrepared(
 ): Promise<'committed' | 'conflict_resolved'> {
   const header = await readOutboxHeader(ctx.db);
   const rows = await readOutboxRows(ctx.db);
-  if (rows.length !== header.rowCount || rows.some((r) => r.sourceBundleId !== header.sourceBundleId)) {
-    throw clientError('protocol_error', 'the durable outbox is inconsistent (row count or bundle id)');
+  if (
+    rows.length !== header.rowCount ||
+    rows.some((r) => r.sourceBundleId !== header.sourceBundleId)
+  ) {
+    throw clientError(
+      'protocol_error',
+      'the durable outbox is inconsistent (row count or bundle id)',
+    );
   }
   const wireRows: PushRow[] = rows.map((r) => ({
     schema: r.schemaName,
@@ -134,7 +150,9 @@ async function uploadPrepared(
     key: JSON.parse(r.wireKeyJson) as Record<string, string>,
     op: r.op,
     base_row_version: r.baseRowVersion,
-    ...(r.op === 'DELETE' ? {} : { payload: JSON.parse(r.wirePayload ?? 'null') as Record<string, unknown> }),
+    ...(r.op === 'DELETE'
+      ? {}
+      : { payload: JSON.parse(r.wirePayload ?? 'null') as Record<string, unknown> }),
   })) as PushRow[];
 
   let pushId: string | undefined;
@@ -190,10 +208,14 @@ async function uploadPrepared(
     const id = pushId;
     const commit = await callRemote(ctx, () => ctx.remote.commitPushSession(req, id), signal);
     if (commit.canonical_request_hash !== header.canonicalRequestHash) {
-      throw clientError('source_sequence_mismatch', 'commit echoed a different canonical request hash', {
-        local: header.canonicalRequestHash,
-        remote: commit.canonical_request_hash,
-      });
+      throw clientError(
+        'source_sequence_mismatch',
+        'commit echoed a different canonical request hash',
+        {
+          local: header.canonicalRequestHash,
+          remote: commit.canonical_request_hash,
+        },
+      );
     }
     if (commit.source_bundle_id !== header.sourceBundleId || commit.row_count !== header.rowCount) {
       throw clientError('protocol_error', 'commit response does not describe the uploaded bundle');
@@ -209,7 +231,11 @@ async function uploadPrepared(
   }
 }
 
-async function markCommitted(ctx: EngineContext, bundleSeq: number, bundleHash: string): Promise<void> {
+async function markCommitted(
+  ctx: EngineContext,
+  bundleSeq: number,
+  bundleHash: string,
+): Promise<void> {
   await ctx.db.transaction(async (tx) => {
     await tx.run(
       `UPDATE _sync_outbox_bundle SET state = 'committed_remote', remote_bundle_seq = ?, remote_bundle_hash = ?
@@ -235,10 +261,15 @@ async function classifyPushError(
   }
   if (code === 'history_pruned') {
     await enterSourceRecovery(ctx, 'history_pruned');
-    throw clientError('source_recovery_required', 'source recovery required: history_pruned', {
-      reason: 'history_pruned',
-      status: error.details.status,
-    }, error);
+    throw clientError(
+      'source_recovery_required',
+      'source recovery required: history_pruned',
+      {
+        reason: 'history_pruned',
+        status: error.details.status,
+      },
+      error,
+    );
   }
   if (code && SOURCE_RECOVERY_CODES.has(code)) {
     const body = error.details.body as { replaced_by_source_id?: unknown } | undefined;
@@ -247,17 +278,27 @@ async function classifyPushError(
         ? body.replaced_by_source_id
         : undefined;
     await enterSourceRecovery(ctx, code, suggested);
-    throw clientError('source_recovery_required', `source recovery required: ${code}`, {
-      reason: code,
-      status: error.details.status,
-    }, error);
+    throw clientError(
+      'source_recovery_required',
+      `source recovery required: ${code}`,
+      {
+        reason: code,
+        status: error.details.status,
+      },
+      error,
+    );
   }
   if (code === 'initialization_expired' || code === 'initialization_stale') {
     await resetForInvalidInitializationLease(ctx);
-    throw clientError('initialization_lease_invalid', `initialization lease rejected: ${code}; attach again`, {
-      reason: code,
-      status: error.details.status,
-    }, error);
+    throw clientError(
+      'initialization_lease_invalid',
+      `initialization lease rejected: ${code}; attach again`,
+      {
+        reason: code,
+        status: error.details.status,
+      },
+      error,
+    );
   }
   throw error;
 }
@@ -313,7 +354,11 @@ async function fetchCommittedRows(
       throw clientError(
         'rebuild_required',
         'the committed bundle carries a different canonical request hash than our outbox',
-        { reason: 'committed_request_hash_mismatch', local: header.canonicalRequestHash, remote: page.canonical_request_hash },
+        {
+          reason: 'committed_request_hash_mismatch',
+          local: header.canonicalRequestHash,
+          remote: page.canonical_request_hash,
+        },
       );
     }
     validateCommittedBundleChunk(page, {

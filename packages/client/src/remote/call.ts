@@ -8,7 +8,11 @@ import type { EngineContext } from '../engine-context.js';
 import { withTransientRetry } from './transient-retry.js';
 
 /** Calls `fn` with transient retry (network errors, 502/503/504, 429) per the client options. */
-export function callRemote<T>(ctx: EngineContext, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+export function callRemote<T>(
+  ctx: EngineContext,
+  fn: () => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
   return withTransientRetry(fn, {
     maxAttempts: ctx.retry.maxAttempts,
     initialBackoffMs: ctx.retry.initialBackoffMs,

@@ -670,10 +670,9 @@ export function createHttpRemoteApi(options: HttpRemoteApiOptions): RemoteApi {
         },
       };
       const json = await callJson(ctx, call, maxResponseBytes);
-      return validatePullResponse(json, {
-        afterBundleSeq: query.afterBundleSeq,
-        ...(query.targetBundleSeq === undefined ? {} : { targetBundleSeq: query.targetBundleSeq }),
-      });
+      // The frozen-ceiling comparison belongs to the pull workflow, which reports it with both
+      // values; here only the response's own consistency is checked.
+      return validatePullResponse(json, { afterBundleSeq: query.afterBundleSeq });
     },
 
     async createSnapshotSession(ctx, body) {

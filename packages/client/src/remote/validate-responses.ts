@@ -484,11 +484,9 @@ export function validateSnapshotChunk(
         `snapshot chunk response has_more=true although the session totals (${session.row_count} rows, ${session.byte_count} bytes) are reached`,
       );
     }
-  } else if (rows !== session.row_count || bytes !== session.byte_count) {
-    fail(
-      `snapshot ended after ${rows} rows and ${bytes} bytes, session declared ${session.row_count} rows and ${session.byte_count} bytes`,
-    );
   }
+  // Final totals are checked by the caller after the last chunk is staged, so a short snapshot
+  // leaves its staged rows inspectable and reports the session-level mismatch.
   return chunk;
 }
 

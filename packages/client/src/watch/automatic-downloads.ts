@@ -79,7 +79,11 @@ export function startAutomaticDownloads(
       if (useWatch) {
         try {
           const sourceId = await deps.sourceId();
-          const caps = await callRemote(ctx, () => ctx.remote.capabilities({ sourceId, signal }), signal);
+          const caps = await callRemote(
+            ctx,
+            () => ctx.remote.capabilities({ sourceId, signal }),
+            signal,
+          );
           useWatch = caps.features.bundle_change_watch === true;
         } catch (error) {
           if (signal.aborted) return;
@@ -99,9 +103,10 @@ export function startAutomaticDownloads(
       const openedAt = ctx.now();
       try {
         const sourceId = await deps.sourceId();
+        // No pull on open: the server queues an initial event when it is already past the
+        // checkpoint, and a healthy open stream must not cost a request by itself
+        // (watch/behavior/automatic-downloads.json `held-open-healthy-stream-…`).
         stream = await ctx.remote.watch({ sourceId, signal }, await deps.checkpoint());
-        // Catch up once from the durable checkpoint; events only report what comes after.
-        await pullOnce();
         for await (const item of stream) {
           if (signal.aborted) break;
           if (item.type !== 'bundle') continue;
