@@ -1,52 +1,123 @@
+/**
+ * The synchronous better-sqlite3 connection that both modes run on: in-thread it is wrapped by
+ * `fromSyncConnection`, in worker mode it lives inside the worker thread.
+ *
+ * @module
+ */
+
 import type { RunResult, SqlRow, SqlValue, SyncSqliteConnection } from '@oversync/client';
 import Database from 'better-sqlite3';
+import { bindParams, readRow } from './sql-values.js';
 
-/** Options shared by the in-thread and worker modes. */
-export interface BetterSqlite3ConnectionOptions {
+/**
+ * Options to open a connection to a database file.
+ *
+ * @example
+ * ```ts
+ * const options: BetterSqlite3FileOptions = { filename: 'app.db', busyTimeoutMs: 10_000 };
+ * ```
+ */
+export interface BetterSqlite3FileOptions {
   /** Database file, or `:memory:`. */
   readonly filename: string;
   /** How long a statement waits for another connection's lock (ms). Default 5000. */
   readonly busyTimeoutMs?: number;
   /** Open read-only (diagnostics). Default false. */
   readonly readonly?: boolean;
+  /** Not with `filename`. */
+  readonly database?: never;
+}
+
+/**
+ * Options to run on a better-sqlite3 `Database` the caller already opened (in-thread only: a
+ * `Database` cannot move to another thread).
+ *
+ * The connection turns `foreign_keys` on (the driver contract needs it) and sets the busy
+ * timeout only when `busyTimeoutMs` is given; the journal mode is left as the caller chose.
+ * The caller keeps ownership: closing the connection does not close `database`.
+ *
+ * @example
+ * ```ts
+ * const database = new Database('app.db');
+ * const options: BetterSqlite3DatabaseOptions = { database };
+ * ```
+ */
+export interface BetterSqlite3DatabaseOptions {
+  /** An open better-sqlite3 database. */
+  readonly database: Database.Database;
+  /** Busy timeout to set (ms). Default: leave the database's setting alone. */
+  readonly busyTimeoutMs?: number;
+  /** Not with `database`. */
+  readonly filename?: never;
+  /** Not with `database`: the caller opened it. */
+  readonly readonly?: never;
+}
+
+/**
+ * Either a file to open or a database to use.
+ *
+ * @example
+ * ```ts
+ * const byFile: BetterSqlite3ConnectionOptions = { filename: 'app.db' };
+ * const byDatabase: BetterSqlite3ConnectionOptions = { database: new Database('app.db') };
+ * ```
+ */
+export type BetterSqlite3ConnectionOptions =
+  | BetterSqlite3FileOptions
+  | BetterSqlite3DatabaseOptions;
+
+/**
+ * A better-sqlite3 connection in the `SyncSqliteConnection` shape, plus `get` (which stops at
+ * the first row) and the underlying `database`.
+ *
+ * @example
+ * ```ts
+ * const conn: BetterSqlite3Connection = openBetterSqlite3Connection({ filename: 'app.db' });
+ * conn.database.pragma('wal_checkpoint(TRUNCATE)');
+ * ```
+ */
+export interface BetterSqlite3Connection extends SyncSqliteConnection {
+  /** The underlying better-sqlite3 database. */
+  readonly database: Database.Database;
+  /** Runs one query and returns its first row, or `undefined`. */
+  get<T extends SqlRow = SqlRow>(sql: string, params?: readonly SqlValue[]): T | undefined;
 }
 
 type Statement = Database.Statement<unknown[], unknown>;
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const STATEMENT_CACHE_SIZE = 256;
 
-/** Safe integers as numbers, the rest as bigint: int64 never loses precision. */
-function normalizeValue(value: unknown): SqlValue {
-  if (typeof value === 'bigint') {
-    return value <= MAX_SAFE && value >= MIN_SAFE ? Number(value) : value;
+function busyTimeout(ms: number): string {
+  return `busy_timeout = ${Math.max(0, Math.trunc(ms))}`;
+}
+
+function openDatabase(options: BetterSqlite3ConnectionOptions): {
+  db: Database.Database;
+  owned: boolean;
+} {
+  if (options.database !== undefined) {
+    const db = options.database;
+    if (options.busyTimeoutMs !== undefined) db.pragma(busyTimeout(options.busyTimeoutMs));
+    db.pragma('foreign_keys = ON');
+    return { db, owned: false };
   }
-  if (value instanceof Uint8Array) return value;
-  return value as SqlValue;
-}
-
-function normalizeRow(row: Record<string, unknown>): SqlRow {
-  for (const key in row) row[key] = normalizeValue(row[key]);
-  return row as SqlRow;
-}
-
-// better-sqlite3 binds every JS number as REAL; integers must bind as INTEGER so that
-// `typeof(x) = 'integer'` and INTEGER PRIMARY KEY lookups behave as in every other driver.
-function bindValue(value: SqlValue): unknown {
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
-  return value;
-}
-
-function bindParams(params: readonly SqlValue[] | undefined): unknown[] {
-  if (!params) return [];
-  const out = new Array<unknown>(params.length);
-  for (let i = 0; i < params.length; i++) out[i] = bindValue(params[i] as SqlValue);
-  return out;
+  const db = new Database(options.filename, { readonly: options.readonly ?? false });
+  try {
+    db.pragma(busyTimeout(options.busyTimeoutMs ?? 5000));
+    if (options.filename !== ':memory:' && !options.readonly) db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return { db, owned: true };
 }
 
 /**
  * Opens a synchronous better-sqlite3 connection in the shape of `SyncSqliteConnection`: WAL,
  * `foreign_keys = ON`, a busy timeout, 64-bit safe integer reads and a prepared-statement cache.
+ * With `{ database }` it runs on a database the caller opened (see
+ * {@link BetterSqlite3DatabaseOptions}).
  *
  * @example
  * ```ts
@@ -56,11 +127,8 @@ function bindParams(params: readonly SqlValue[] | undefined): unknown[] {
  */
 export function openBetterSqlite3Connection(
   options: BetterSqlite3ConnectionOptions,
-): SyncSqliteConnection & { readonly database: Database.Database } {
-  const db = new Database(options.filename, { readonly: options.readonly ?? false });
-  db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
-  if (options.filename !== ':memory:' && !options.readonly) db.pragma('journal_mode = WAL');
-  db.pragma('foreign_keys = ON');
+): BetterSqlite3Connection {
+  const { db, owned } = openDatabase(options);
   const cache = new Map<string, Statement>();
 
   function prepare(sql: string): Statement {
@@ -68,7 +136,7 @@ export function openBetterSqlite3Connection(
     if (!stmt) {
       stmt = db.prepare(sql);
       stmt.safeIntegers(true);
-      if (cache.size >= 256) {
+      if (cache.size >= STATEMENT_CACHE_SIZE) {
         const oldest = cache.keys().next().value;
         if (oldest !== undefined) cache.delete(oldest);
       }
@@ -82,6 +150,8 @@ export function openBetterSqlite3Connection(
     database: db,
     run(sql, params): RunResult {
       const stmt = prepare(sql);
+      // better-sqlite3 refuses run() on a statement that returns rows (e.g. a PRAGMA that
+      // reports its new value); the driver contract does not make callers care.
       if (stmt.reader) {
         stmt.all(...bindParams(params));
         return { changes: 0 };
@@ -95,8 +165,17 @@ export function openBetterSqlite3Connection(
         return [];
       }
       const rows = stmt.all(...bindParams(params)) as Record<string, unknown>[];
-      for (const row of rows) normalizeRow(row);
+      for (const row of rows) readRow(row);
       return rows as T[];
+    },
+    get<T extends SqlRow = SqlRow>(sql: string, params?: readonly SqlValue[]): T | undefined {
+      const stmt = prepare(sql);
+      if (!stmt.reader) {
+        stmt.run(...bindParams(params));
+        return undefined;
+      }
+      const row = stmt.get(...bindParams(params)) as Record<string, unknown> | undefined;
+      return row === undefined ? undefined : (readRow(row) as T);
     },
     exec(sql) {
       db.exec(sql);
@@ -104,12 +183,15 @@ export function openBetterSqlite3Connection(
     runBatch(sql, paramSets) {
       const stmt = prepare(sql);
       let changes = 0;
-      for (const params of paramSets) changes += Number(stmt.run(...bindParams(params)).changes);
+      for (const params of paramSets) {
+        if (stmt.reader) stmt.all(...bindParams(params));
+        else changes += Number(stmt.run(...bindParams(params)).changes);
+      }
       return changes;
     },
     close() {
       cache.clear();
-      if (db.open) db.close();
+      if (owned && db.open) db.close();
     },
   };
 }

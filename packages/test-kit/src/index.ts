@@ -7,6 +7,7 @@
 
 export * from './backends.js';
 export * from './contracts.js';
+export * from './driver-conformance.js';
 export * from './harness.js';
 export * from './ids.js';
 export * from './sse.js';

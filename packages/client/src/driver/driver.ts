@@ -70,7 +70,11 @@ export interface TransactionOptions {
  * - `transaction` commits when the callback resolves and rolls back when it rejects, then
  *   rethrows; nested `transaction` calls on the handed executor are not supported;
  * - PRAGMAs such as `defer_foreign_keys` issued inside a transaction apply to it;
- * - `foreign_keys` is ON for the connection.
+ * - `foreign_keys` is ON for the connection;
+ * - BLOBs read back as plain `Uint8Array` (not a platform buffer subclass);
+ * - a failing statement rejects with an `Error` whose `code` is the SQLite extended result code
+ *   name (`SQLITE_CONSTRAINT_FOREIGNKEY`, `SQLITE_BUSY` …) and whose message carries a trigger's
+ *   `RAISE(ABORT, '…')` text.
  *
  * @example
  * ```ts
