@@ -25,6 +25,7 @@ import {
 } from './events/emitter.js';
 import { type AttachResult, attachUser } from './lifecycle/attach.js';
 import { type DetachResult, detachUser } from './lifecycle/detach.js';
+import { SOURCE_RECOVERY_REASONS } from './lifecycle/source-recovery.js';
 import {
   type ClientCommand,
   type ClientState,
@@ -52,6 +53,8 @@ import {
 import { CheckpointRecoveryNeeded, type PullReport, pullToStable } from './pull/pull-workflow.js';
 import { serverWins } from './push/conflict-resolver.js';
 import { type PushReport, pushPending } from './push/push-workflow.js';
+import { callRemote } from './remote/call.js';
+import { checkCapabilities } from './remote/handshake.js';
 import { createHttpRemoteApi } from './remote/http-remote-api.js';
 import type { RemoteApi } from './remote/remote-api.js';
 import { isTransientError } from './remote/transient-retry.js';
@@ -185,6 +188,7 @@ export class OversyncClient {
   async pushPending(options: OperationOptions = {}): Promise<PushReport> {
     return this.#exclusive('pushPending', 'pushing', async () => {
       await this.#guard('pushPending');
+      await this.#checkServer(options.signal);
       return pushPending(this.#ctx, options.signal);
     });
   }
@@ -193,6 +197,7 @@ export class OversyncClient {
   async pullToStable(options: OperationOptions = {}): Promise<PullReport> {
     return this.#exclusive('pullToStable', 'pulling', async () => {
       await this.#guard('pullToStable');
+      await this.#checkServer(options.signal);
       return this.#pullWithRecovery(options.signal);
     });
   }
@@ -341,6 +346,7 @@ export class OversyncClient {
   // --- internals ---
 
   async #syncLocked(signal?: AbortSignal): Promise<SyncReport> {
+    await this.#checkServer(signal);
     this.#setPhase('pushing');
     const push = await pushPending(this.#ctx, signal);
     this.#setPhase('pulling');
@@ -412,6 +418,27 @@ export class OversyncClient {
   }
 
   /** Refuses `command` with the typed error of the state machine's guard table. */
+  /**
+   * Fresh server compatibility before any remote work of a public operation (protocol version,
+   * table contract): a server that changed underneath us stops the operation before anything
+   * local is frozen or applied.
+   */
+  async #checkServer(signal?: AbortSignal): Promise<void> {
+    const sourceId = (await readAttachment(this.#ctx.db)).currentSourceId;
+    const caps = await callRemote(
+      this.#ctx,
+      () => this.#ctx.remote.capabilities({ sourceId, ...(signal ? { signal } : {}) }),
+      signal,
+    );
+    checkCapabilities(caps, {
+      schema: this.#ctx.schema.schema,
+      tables: this.#ctx.schema.tables.map((t) => ({
+        tableName: t.tableName,
+        keyColumn: t.keyColumn,
+      })),
+    });
+  }
+
   /** The typed blocker of checkpoint recovery, with the counts an app needs to act on it. */
   async #recoveryBlocked(reason: 'push_failed' | 'pending_work', cause?: unknown): Promise<Error> {
     const dirtyRowCount = await countDirtyRows(this.#ctx.db);
@@ -446,6 +473,17 @@ export class OversyncClient {
       const guard = COMMAND_GUARDS[state][command];
       if (guard !== 'allow') {
         const reason = operation.kind === 'source_recovery' ? operation.reason : undefined;
+        if (
+          guard.refuse === 'source_recovery_required' &&
+          !(SOURCE_RECOVERY_REASONS as readonly string[]).includes(reason ?? '')
+        ) {
+          // A reason we do not know cannot be recovered from safely: say so, do not guess.
+          throw clientError(
+            'invalid_source_recovery_reason',
+            `persisted source recovery reason "${reason}" is not one of ${SOURCE_RECOVERY_REASONS.join(', ')}`,
+            { state, ...(reason ? { reason } : {}) },
+          );
+        }
         throw clientError(guard.refuse, `${command} is not allowed while the client is ${state}`, {
           state,
           ...(reason ? { reason } : {}),

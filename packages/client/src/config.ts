@@ -125,7 +125,12 @@ export const DEFAULT_RETRY: RetryOptions = {
 
 const silent = (): void => undefined;
 /** A logger that drops everything (the default). */
-export const SILENT_LOGGER: ClientLogger = { debug: silent, info: silent, warn: silent, error: silent };
+export const SILENT_LOGGER: ClientLogger = {
+  debug: silent,
+  info: silent,
+  warn: silent,
+  error: silent,
+};
 
 /** Sleep that resolves early with an `aborted` rejection when the signal fires. */
 export function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {

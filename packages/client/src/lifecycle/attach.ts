@@ -32,7 +32,11 @@ export type AttachOutcome =
 
 /** Result of `attach`. */
 export type AttachResult =
-  | { readonly status: 'connected'; readonly outcome: AttachOutcome; readonly restore?: RestoreSummary }
+  | {
+      readonly status: 'connected';
+      readonly outcome: AttachOutcome;
+      readonly restore?: RestoreSummary;
+    }
   | { readonly status: 'retry_later'; readonly retryAfterSeconds: number };
 
 /** Runs the attach decision procedure. The caller holds the operation lock. */
@@ -129,7 +133,11 @@ export async function attachUser(
       // Durable first: a crash resumes the replacement on the next attach of the same user.
       await ctx.db.transaction(async (tx) => {
         await writeOperation(tx, { kind: 'remote_replace', targetUserId: userId });
-        await updateAttachment(tx, { bindingState: 'anonymous', attachedUserId: '', schemaName: '' });
+        await updateAttachment(tx, {
+          bindingState: 'anonymous',
+          attachedUserId: '',
+          schemaName: '',
+        });
       });
       const restore = await rebuildFromSnapshot(ctx, {
         mode: 'remote_replace',

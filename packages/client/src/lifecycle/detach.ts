@@ -57,7 +57,10 @@ export async function detachUser(ctx: EngineContext): Promise<DetachResult> {
       ...[...names].filter((n) => !ctx.schema.byName.has(n)),
     ];
     for (const name of ordered) {
-      const exists = await tx.get("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?", [name]);
+      const exists = await tx.get(
+        "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?",
+        [name],
+      );
       if (exists) await tx.run(`DELETE FROM "${name.replaceAll('"', '""')}"`);
     }
     await tx.run('DELETE FROM _sync_row_state');
@@ -85,6 +88,9 @@ export async function detachUser(ctx: EngineContext): Promise<DetachResult> {
       pendingInitializationId: '',
     });
   });
-  ctx.events.emit('tablesChanged', { tables: ctx.schema.tables.map((t) => t.tableName), cause: 'detach' });
+  ctx.events.emit('tablesChanged', {
+    tables: ctx.schema.tables.map((t) => t.tableName),
+    cause: 'detach',
+  });
   return { outcome: 'detached', pendingRowCount: 0 };
 }

@@ -7,11 +7,14 @@
  * @module
  */
 
+import { isValidSourceId } from '@oversync/protocol';
+import type { SqlExecutor } from '../driver/driver.js';
 import type { EngineContext } from '../engine-context.js';
 import { clientError } from '../errors.js';
 import { requeueDirty } from '../local/row-writes.js';
 import {
   clearOutbox,
+  readAttachment,
   readOperation,
   readOutboxRows,
   updateAttachment,
@@ -34,6 +37,7 @@ export async function enterSourceRecovery(
 ): Promise<void> {
   await ctx.db.transaction(async (tx) => {
     const op = await readOperation(tx);
+    const currentSourceId = (await readAttachment(tx)).currentSourceId;
     let replacement = op.kind === 'source_recovery' ? op.replacementSourceId : '';
     if (replacement && suggestedReplacement && suggestedReplacement !== replacement) {
       throw clientError(
@@ -42,7 +46,9 @@ export async function enterSourceRecovery(
         { reserved: replacement, suggested: suggestedReplacement },
       );
     }
-    if (!replacement) replacement = suggestedReplacement ?? ctx.randomUUID();
+    if (!replacement)
+      replacement = suggestedReplacement ?? freshReplacementId(ctx, currentSourceId);
+    await reserveFreshReplacementSource(tx, currentSourceId, replacement);
     await writeOperation(tx, {
       kind: 'source_recovery',
       reason,
@@ -50,6 +56,52 @@ export async function enterSourceRecovery(
     });
     await updateAttachment(tx, { rebuildRequired: true });
   });
+}
+
+/** A fresh random replacement id, never the current source. */
+function freshReplacementId(ctx: EngineContext, currentSourceId: string): string {
+  let candidate = ctx.randomUUID();
+  while (candidate === currentSourceId) candidate = ctx.randomUUID();
+  return candidate;
+}
+
+/**
+ * Ensures the reserved replacement has its `_sync_source_state` row (created with
+ * `next_source_bundle_id = 1`) and is fresh: never used (`next_source_bundle_id = 1`), never
+ * replaced, and not the current source. The reference runtimes reserve the row at the same time
+ * as the recovery gate (runtime-state/transitions `source-recovery-gate-persisted`).
+ */
+async function reserveFreshReplacementSource(
+  tx: SqlExecutor,
+  currentSourceId: string,
+  replacementId: string,
+): Promise<void> {
+  if (!isValidSourceId(replacementId)) {
+    throw clientError(
+      'protocol_error',
+      `invalid replacement source id ${JSON.stringify(replacementId)}`,
+    );
+  }
+  if (replacementId === currentSourceId) {
+    throw clientError(
+      'source_replacement_invalid',
+      `replacement source ${replacementId} must differ from the current source`,
+    );
+  }
+  await tx.run(
+    "INSERT INTO _sync_source_state(source_id, next_source_bundle_id, replaced_by_source_id) VALUES (?, 1, '') ON CONFLICT(source_id) DO NOTHING",
+    [replacementId],
+  );
+  const row = await tx.get(
+    'SELECT next_source_bundle_id, replaced_by_source_id FROM _sync_source_state WHERE source_id = ?',
+    [replacementId],
+  );
+  if (!row || Number(row.next_source_bundle_id) !== 1 || String(row.replaced_by_source_id) !== '') {
+    throw clientError(
+      'source_replacement_invalid',
+      `reserved replacement source ${replacementId} is not fresh (it was used or replaced before)`,
+    );
+  }
 }
 
 /**
@@ -67,7 +119,8 @@ export async function resetForInvalidInitializationLease(ctx: EngineContext): Pr
         'SELECT 1 AS x FROM _sync_dirty_rows WHERE schema_name = ? AND table_name = ? AND key_json = ?',
         [row.schemaName, row.tableName, row.keyJson],
       );
-      if (!exists) await requeueDirty(tx, table, row.keyJson, row.op, row.baseRowVersion, row.localPayload);
+      if (!exists)
+        await requeueDirty(tx, table, row.keyJson, row.op, row.baseRowVersion, row.localPayload);
     }
     await clearOutbox(tx);
     await updateAttachment(tx, {

@@ -48,7 +48,9 @@ const allow = 'allow' as const;
 const refuse = (code: ClientErrorCode): CommandGuard => ({ refuse: code });
 
 /** The guard table: every state × every command. */
-export const COMMAND_GUARDS: Readonly<Record<ClientState, Readonly<Record<ClientCommand, CommandGuard>>>> = {
+export const COMMAND_GUARDS: Readonly<
+  Record<ClientState, Readonly<Record<ClientCommand, CommandGuard>>>
+> = {
   closed: {
     open: allow,
     attach: refuse('open_required'),
@@ -171,7 +173,9 @@ export type ClientEvent =
   | 'closed';
 
 /** The transition table: state × event → next state (`null`: the event cannot occur there). */
-export const TRANSITIONS: Readonly<Record<ClientState, Readonly<Record<ClientEvent, ClientState | null>>>> = {
+export const TRANSITIONS: Readonly<
+  Record<ClientState, Readonly<Record<ClientEvent, ClientState | null>>>
+> = {
   closed: {
     opened: 'anonymous', // or attached_idle / remote_replace_pending, derived from durable rows
     attach_connected: null,

@@ -38,7 +38,11 @@ export async function writeWireRow(
 }
 
 /** Deletes the app row with the given local key. */
-export async function deleteAppRow(tx: SqlExecutor, table: ManagedTable, keyJson: string): Promise<void> {
+export async function deleteAppRow(
+  tx: SqlExecutor,
+  table: ManagedTable,
+  keyJson: string,
+): Promise<void> {
   await tx.run(deleteSql(table), [localKeyBindValue(table, keyJson)]);
 }
 
@@ -73,12 +77,15 @@ export async function setRowState(
 }
 
 /** Deletes `_sync_row_state` for a key. */
-export async function deleteRowState(tx: SqlExecutor, table: ManagedTable, keyJson: string): Promise<void> {
-  await tx.run('DELETE FROM _sync_row_state WHERE schema_name = ? AND table_name = ? AND key_json = ?', [
-    table.schema,
-    table.tableName,
-    keyJson,
-  ]);
+export async function deleteRowState(
+  tx: SqlExecutor,
+  table: ManagedTable,
+  keyJson: string,
+): Promise<void> {
+  await tx.run(
+    'DELETE FROM _sync_row_state WHERE schema_name = ? AND table_name = ? AND key_json = ?',
+    [table.schema, table.tableName, keyJson],
+  );
 }
 
 /** Reads `_sync_row_state` for a key. */
@@ -114,12 +121,15 @@ export async function readDirty(
 }
 
 /** Deletes the dirty row of a key. */
-export async function deleteDirty(tx: SqlExecutor, table: ManagedTable, keyJson: string): Promise<void> {
-  await tx.run('DELETE FROM _sync_dirty_rows WHERE schema_name = ? AND table_name = ? AND key_json = ?', [
-    table.schema,
-    table.tableName,
-    keyJson,
-  ]);
+export async function deleteDirty(
+  tx: SqlExecutor,
+  table: ManagedTable,
+  keyJson: string,
+): Promise<void> {
+  await tx.run(
+    'DELETE FROM _sync_dirty_rows WHERE schema_name = ? AND table_name = ? AND key_json = ?',
+    [table.schema, table.tableName, keyJson],
+  );
 }
 
 /**

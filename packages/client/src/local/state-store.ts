@@ -71,7 +71,8 @@ export interface DirtyRow {
   readonly dirtyOrdinal: number;
 }
 
-const num = (v: SqlValue | undefined): number => (typeof v === 'bigint' ? Number(v) : Number(v ?? 0));
+const num = (v: SqlValue | undefined): number =>
+  typeof v === 'bigint' ? Number(v) : Number(v ?? 0);
 const str = (v: SqlValue | undefined): string => (v === null || v === undefined ? '' : String(v));
 
 /** Reads `_sync_attachment_state`. */
@@ -175,9 +176,10 @@ export async function countOutboxRows(db: SqlExecutor): Promise<number> {
 
 /** `next_source_bundle_id` of a source (1 when the row is missing). */
 export async function readNextSourceBundleId(db: SqlExecutor, sourceId: string): Promise<number> {
-  const r = await db.get('SELECT next_source_bundle_id FROM _sync_source_state WHERE source_id = ?', [
-    sourceId,
-  ]);
+  const r = await db.get(
+    'SELECT next_source_bundle_id FROM _sync_source_state WHERE source_id = ?',
+    [sourceId],
+  );
   return r ? num(r.next_source_bundle_id) : 1;
 }
 
@@ -224,7 +226,10 @@ export async function updateAttachment(
     params.push(typeof v === 'boolean' ? (v ? 1 : 0) : (v as SqlValue));
   }
   if (cols.length === 0) return;
-  await db.run(`UPDATE _sync_attachment_state SET ${cols.join(', ')} WHERE singleton_key = 1`, params);
+  await db.run(
+    `UPDATE _sync_attachment_state SET ${cols.join(', ')} WHERE singleton_key = 1`,
+    params,
+  );
 }
 
 /** Resets `_sync_operation_state` to kind `none` (every column back to its default). */

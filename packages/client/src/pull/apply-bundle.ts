@@ -14,7 +14,13 @@ import type { Bundle } from '@oversync/protocol';
 import type { SqlExecutor } from '../driver/driver.js';
 import type { EngineContext } from '../engine-context.js';
 import { clientError } from '../errors.js';
-import { deleteAppRow, readDirty, readRowState, setRowState, writeWireRow } from '../local/row-writes.js';
+import {
+  deleteAppRow,
+  readDirty,
+  readRowState,
+  setRowState,
+  writeWireRow,
+} from '../local/row-writes.js';
 import { inApplyMode, readAttachment, updateAttachment } from '../local/state-store.js';
 import { wireKeyToLocalKeyJson } from '../local/value-codec.js';
 import { tableFor } from '../push/replay.js';
@@ -28,7 +34,10 @@ export interface BundleApplyResult {
 }
 
 /** Applies `bundle` and advances `last_bundle_seq_seen` to at least its `bundle_seq`. */
-export async function applyPulledBundle(ctx: EngineContext, bundle: Bundle): Promise<BundleApplyResult> {
+export async function applyPulledBundle(
+  ctx: EngineContext,
+  bundle: Bundle,
+): Promise<BundleApplyResult> {
   return inApplyMode(ctx.db, async (tx) => {
     const result = await applyRows(tx, ctx, bundle.rows);
     const attachment = await readAttachment(tx);

@@ -9,6 +9,7 @@
 
 import { canonicalJson, PushConflictBodySchema } from '@oversync/protocol';
 import * as v from 'valibot';
+import type { SqlExecutor } from '../driver/driver.js';
 import type { EngineContext } from '../engine-context.js';
 import { clientError, isOversyncClientError } from '../errors.js';
 import type { ManagedTable } from '../local/local-schema-types.js';
@@ -22,10 +23,13 @@ import {
   writeWireRow,
 } from '../local/row-writes.js';
 import { clearOutbox, inApplyMode, type OutboxRow, readOutboxRows } from '../local/state-store.js';
-import { localPayloadToWire, wireKeyToLocalKeyJson, wirePayloadToRow } from '../local/value-codec.js';
+import {
+  localPayloadToWire,
+  wireKeyToLocalKeyJson,
+  wirePayloadToRow,
+} from '../local/value-codec.js';
 import type { ConflictContext, ConflictResolution } from './conflict-resolver.js';
 import { tableFor } from './replay.js';
-import type { SqlExecutor } from '../driver/driver.js';
 
 /** Resolves a conflict body; returns the app tables changed locally. */
 export async function handlePushConflict(ctx: EngineContext, body: unknown): Promise<string[]> {
@@ -35,16 +39,23 @@ export async function handlePushConflict(ctx: EngineContext, body: unknown): Pro
   }
   const c = parsed.output.conflict;
   if (c.server_row && Object.hasOwn(c.server_row, '_sync_scope_id')) {
-    throw clientError('protocol_error', 'push_conflict server_row exposes the hidden _sync_scope_id column');
+    throw clientError(
+      'protocol_error',
+      'push_conflict server_row exposes the hidden _sync_scope_id column',
+    );
   }
   const table = tableFor(ctx, c.schema, c.table);
   const keyJson = wireKeyToLocalKeyJson(table, c.key as Record<string, string>);
   const outbox = await readOutboxRows(ctx.db);
   const mine = outbox.find((r) => r.tableName === table.tableName && r.keyJson === keyJson);
   if (!mine) {
-    throw clientError('push_conflict', `push conflict on ${c.table} ${canonicalJson(c.key)} not in the bundle`, {
-      conflict: c,
-    });
+    throw clientError(
+      'push_conflict',
+      `push conflict on ${c.table} ${canonicalJson(c.key)} not in the bundle`,
+      {
+        conflict: c,
+      },
+    );
   }
   if (c.server_row) wirePayloadToRow(table, c.server_row); // validates before any mutation
 
@@ -53,7 +64,8 @@ export async function handlePushConflict(ctx: EngineContext, body: unknown): Pro
     table: c.table,
     key: c.key as Record<string, string>,
     localOp: mine.op,
-    localPayload: mine.wirePayload === null ? null : (JSON.parse(mine.wirePayload) as Record<string, unknown>),
+    localPayload:
+      mine.wirePayload === null ? null : (JSON.parse(mine.wirePayload) as Record<string, unknown>),
     baseRowVersion: mine.baseRowVersion,
     serverRowVersion: c.server_row_version,
     serverRowDeleted: c.server_row_deleted,
@@ -109,16 +121,21 @@ function serverState(c: ConflictContext): ServerState {
 function invalidReason(r: ConflictResolution | undefined, c: ConflictContext): string | undefined {
   if (!r || typeof r !== 'object') return 'resolver returned no resolution';
   if (r.kind === 'accept_server') return undefined;
-  if (r.kind !== 'keep_local' && r.kind !== 'keep_merged') return `unknown resolution ${String((r as { kind: unknown }).kind)}`;
+  if (r.kind !== 'keep_local' && r.kind !== 'keep_merged')
+    return `unknown resolution ${String((r as { kind: unknown }).kind)}`;
   const state = serverState(c);
-  if (c.localOp === 'DELETE' && r.kind === 'keep_merged') return 'keep_merged is not allowed for a DELETE';
+  if (c.localOp === 'DELETE' && r.kind === 'keep_merged')
+    return 'keep_merged is not allowed for a DELETE';
   if (c.localOp === 'UPDATE' && state !== 'live') {
     return `${r.kind} on an UPDATE of a row the server no longer has (${state}) is not allowed`;
   }
   if (c.localOp === 'INSERT' && state === 'missing') {
     return `${r.kind} on an INSERT conflict without a server row is not allowed`;
   }
-  if (r.kind === 'keep_merged' && (typeof r.mergedPayload !== 'object' || r.mergedPayload === null)) {
+  if (
+    r.kind === 'keep_merged' &&
+    (typeof r.mergedPayload !== 'object' || r.mergedPayload === null)
+  ) {
     return 'keep_merged needs a merged payload object';
   }
   return undefined;

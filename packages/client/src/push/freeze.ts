@@ -79,11 +79,10 @@ export async function freezeOutbox(tx: SqlExecutor, schema: LocalSchema): Promis
   }
 
   for (const n of noOps) {
-    await tx.run('DELETE FROM _sync_dirty_rows WHERE schema_name = ? AND table_name = ? AND key_json = ?', [
-      schema.schema,
-      n.table,
-      n.keyJson,
-    ]);
+    await tx.run(
+      'DELETE FROM _sync_dirty_rows WHERE schema_name = ? AND table_name = ? AND key_json = ?',
+      [schema.schema, n.table, n.keyJson],
+    );
   }
   if (frozen.length === 0) {
     return { rowCount: 0, sourceId, sourceBundleId: 0, canonicalRequestHash: '' };
@@ -130,7 +129,13 @@ export async function freezeOutbox(tx: SqlExecutor, schema: LocalSchema): Promis
   await tx.run(
     `UPDATE _sync_outbox_bundle SET state = 'prepared', source_id = ?, source_bundle_id = ?, initialization_id = ?,
        canonical_request_hash = ?, row_count = ?, remote_bundle_hash = '', remote_bundle_seq = 0 WHERE singleton_key = 1`,
-    [sourceId, sourceBundleId, attachment.pendingInitializationId, canonicalRequestHash, frozen.length],
+    [
+      sourceId,
+      sourceBundleId,
+      attachment.pendingInitializationId,
+      canonicalRequestHash,
+      frozen.length,
+    ],
   );
   await tx.runBatch(
     'DELETE FROM _sync_dirty_rows WHERE schema_name = ? AND table_name = ? AND key_json = ?',

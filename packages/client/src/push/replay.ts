@@ -12,6 +12,7 @@
 
 import type { CommittedBundleRowsResponse } from '@oversync/protocol';
 import type { EngineContext } from '../engine-context.js';
+import { clientError } from '../errors.js';
 import type { ManagedTable } from '../local/local-schema-types.js';
 import {
   deleteAppRow,
@@ -32,7 +33,6 @@ import {
   updateAttachment,
 } from '../local/state-store.js';
 import { wireKeyToLocalKeyJson } from '../local/value-codec.js';
-import { clientError } from '../errors.js';
 
 /** Replays a committed bundle; returns the app tables it changed. */
 export async function replayCommittedBundle(
@@ -68,7 +68,14 @@ export async function replayCommittedBundle(
         if (live !== null) {
           // Re-created locally after the freeze: keep it, as an UPDATE/INSERT on the new version.
           await setRowState(tx, table, keyJson, row.row_version, deleted);
-          await requeueDirty(tx, table, keyJson, deleted ? 'INSERT' : 'UPDATE', row.row_version, live);
+          await requeueDirty(
+            tx,
+            table,
+            keyJson,
+            deleted ? 'INSERT' : 'UPDATE',
+            row.row_version,
+            live,
+          );
         } else {
           await acceptCommitted(tx, table, keyJson, row, changed);
         }
@@ -85,7 +92,14 @@ export async function replayCommittedBundle(
         live !== up.localPayload || (dirty !== undefined && dirty.payload !== up.localPayload);
       if (localChanged) {
         await setRowState(tx, table, keyJson, row.row_version, deleted);
-        await requeueDirty(tx, table, keyJson, deleted ? 'INSERT' : 'UPDATE', row.row_version, live);
+        await requeueDirty(
+          tx,
+          table,
+          keyJson,
+          deleted ? 'INSERT' : 'UPDATE',
+          row.row_version,
+          live,
+        );
         continue;
       }
       await acceptCommitted(tx, table, keyJson, row, changed);
@@ -114,7 +128,8 @@ async function acceptCommitted(
     await deleteAppRow(tx, table, keyJson);
     await setRowState(tx, table, keyJson, row.row_version, true);
   } else {
-    if (!row.payload) throw clientError('protocol_error', `committed ${row.op} row without payload`);
+    if (!row.payload)
+      throw clientError('protocol_error', `committed ${row.op} row without payload`);
     await writeWireRow(tx, table, row.payload);
     await setRowState(tx, table, keyJson, row.row_version, false);
   }
@@ -126,7 +141,10 @@ async function acceptCommitted(
 export function tableFor(ctx: EngineContext, schema: string, tableName: string): ManagedTable {
   const table = schema === ctx.schema.schema ? ctx.schema.byName.get(tableName) : undefined;
   if (!table) {
-    throw clientError('protocol_error', `server sent a row for unmanaged table ${schema}.${tableName}`);
+    throw clientError(
+      'protocol_error',
+      `server sent a row for unmanaged table ${schema}.${tableName}`,
+    );
   }
   return table;
 }

@@ -23,7 +23,8 @@
 import { canonicalJson, type SnapshotSession } from '@oversync/protocol';
 import type { SqlExecutor, SqlValue } from '../driver/driver.js';
 import type { EngineContext } from '../engine-context.js';
-import { clientError } from '../errors.js';
+import { clientError, isOversyncClientError } from '../errors.js';
+import { enterSourceRecovery, SOURCE_RECOVERY_REASONS } from '../lifecycle/source-recovery.js';
 import { upsertSql } from '../local/apply-sql.js';
 import type { ManagedTable } from '../local/local-schema-types.js';
 import { deleteAppRow, localKeyBindValue, writeWireRow } from '../local/row-writes.js';
@@ -40,13 +41,17 @@ import {
   updateAttachment,
   writeOperation,
 } from '../local/state-store.js';
-import { localPayloadToWire, wireKeyToLocalKeyJson, wirePayloadToRow } from '../local/value-codec.js';
+import {
+  localPayloadToWire,
+  wireKeyToLocalKeyJson,
+  wirePayloadToRow,
+} from '../local/value-codec.js';
+import { tableFor } from '../push/replay.js';
 import { callRemote } from '../remote/call.js';
-import { negotiateSnapshotLimits } from '../remote/handshake.js';
+import { checkCapabilities, negotiateSnapshotLimits } from '../remote/handshake.js';
 import type { RequestContext } from '../remote/remote-api.js';
 import { withSnapshotCapacityRetry } from '../remote/snapshot-capacity-retry.js';
 import { validateSnapshotChunk, validateSnapshotSession } from '../remote/validate-responses.js';
-import { tableFor } from '../push/replay.js';
 
 /** How a rebuild treats local state. */
 export type RebuildMode = 'keep_source' | 'rotate_source' | 'preserve_committed' | 'remote_replace';
@@ -85,19 +90,29 @@ export async function rebuildFromSnapshot(
   const operation = await readOperation(ctx.db);
   const previousSourceId = attachment.currentSourceId;
   let sourceId = previousSourceId;
-  let replacement: { previous_source_id: string; new_source_id: string; reason: string } | undefined;
+  let replacement:
+    | { previous_source_id: string; new_source_id: string; reason: string }
+    | undefined;
 
   if (mode === 'rotate_source') {
     if (operation.kind !== 'source_recovery' || !operation.replacementSourceId) {
-      throw clientError('protocol_error', 'rotate_source rebuild without a reserved replacement source');
+      throw clientError(
+        'protocol_error',
+        'rotate_source rebuild without a reserved replacement source',
+      );
     }
     const reason = operation.reason;
-    if (!['history_pruned', 'source_sequence_out_of_order', 'source_sequence_changed', 'source_retired'].includes(reason)) {
-      throw clientError('invalid_source_recovery_reason', `unknown persisted source recovery reason "${reason}"`, {
-        reason,
-      });
+    if (!(SOURCE_RECOVERY_REASONS as readonly string[]).includes(reason)) {
+      throw clientError(
+        'invalid_source_recovery_reason',
+        `unknown persisted source recovery reason "${reason}"`,
+        {
+          reason,
+        },
+      );
     }
-    await assertFreshReplacement(ctx.db, operation.replacementSourceId);
+    // The replacement's freshness is checked after staging, right before the final apply (as
+    // the reference runtimes do): the rotated snapshot session is requested either way.
     replacement = {
       previous_source_id: previousSourceId,
       new_source_id: operation.replacementSourceId,
@@ -127,22 +142,29 @@ export async function rebuildFromSnapshot(
     staged = await stageSnapshot(ctx, req, mode, replacement, options.userId);
   }
 
-  if (mode === 'preserve_committed') {
-    const header = await readOutboxHeader(ctx.db);
-    if (header.state === 'committed_remote' && staged.bundleSeq < header.remoteBundleSeq) {
-      throw clientError(
-        'protocol_error',
-        `snapshot at bundle ${staged.bundleSeq} is older than our committed bundle ${header.remoteBundleSeq}`,
-      );
-    }
-  }
+  let tables: string[];
+  try {
+    if (mode === 'rotate_source') await assertFreshReplacement(ctx.db, sourceId);
 
-  const tables = await applyStagedSnapshot(ctx, staged, mode, {
-    previousSourceId,
-    newSourceId: sourceId,
-    ...(options.userId ? { userId: options.userId } : {}),
-  });
-  await ctx.remote.deleteSnapshotSession({ sourceId }, staged.snapshotId).catch(() => undefined);
+    if (mode === 'preserve_committed') {
+      const header = await readOutboxHeader(ctx.db);
+      if (header.state === 'committed_remote' && staged.bundleSeq < header.remoteBundleSeq) {
+        throw clientError(
+          'protocol_error',
+          `snapshot at bundle ${staged.bundleSeq} is older than our committed bundle ${header.remoteBundleSeq}`,
+        );
+      }
+    }
+
+    tables = await applyStagedSnapshot(ctx, staged, mode, {
+      previousSourceId,
+      newSourceId: sourceId,
+      ...(options.userId ? { userId: options.userId } : {}),
+    });
+  } finally {
+    // Best effort, applied or not: the staged rows (if any) no longer need the session.
+    await retireSnapshotSession(ctx, previousSourceId, staged.snapshotId);
+  }
   ctx.events.emit('tablesChanged', { tables, cause: 'snapshot' });
   return {
     bundleSeq: staged.bundleSeq,
@@ -152,12 +174,27 @@ export async function rebuildFromSnapshot(
   };
 }
 
+/** Best-effort `DELETE /sync/snapshot-sessions/{id}` under the source that created it. */
+async function retireSnapshotSession(
+  ctx: EngineContext,
+  sourceId: string,
+  snapshotId: string,
+): Promise<void> {
+  await ctx.remote.deleteSnapshotSession({ sourceId }, snapshotId).catch(() => undefined);
+}
+
 async function assertFreshReplacement(db: SqlExecutor, replacementId: string): Promise<void> {
   const row = await db.get(
     'SELECT next_source_bundle_id, replaced_by_source_id FROM _sync_source_state WHERE source_id = ?',
     [replacementId],
   );
-  if (row && (Number(row.next_source_bundle_id) !== 1 || String(row.replaced_by_source_id) !== '')) {
+  if (!row) {
+    throw clientError(
+      'source_replacement_invalid',
+      `reserved replacement source ${replacementId} has no _sync_source_state row`,
+    );
+  }
+  if (Number(row.next_source_bundle_id) !== 1 || String(row.replaced_by_source_id) !== '') {
     throw clientError(
       'source_replacement_invalid',
       `reserved replacement source ${replacementId} is not fresh (it was used or replaced before)`,
@@ -173,6 +210,12 @@ async function stageSnapshot(
   userId: string | undefined,
 ): Promise<StagedSnapshot> {
   const caps = await callRemote(ctx, () => ctx.remote.capabilities(req), req.signal);
+  // Same gate as attach: an incompatible server stops the rebuild before any stage or session
+  // work, so a resumed remote replace keeps its staged state.
+  checkCapabilities(caps, {
+    schema: ctx.schema.schema,
+    tables: ctx.schema.tables.map((t) => ({ tableName: t.tableName, keyColumn: t.keyColumn })),
+  });
   const limits = negotiateSnapshotLimits(caps.bundle_limits, {
     snapshotChunkRows: ctx.limits.snapshotChunkRows,
     snapshotChunkBytes: ctx.limits.snapshotChunkBytes,
@@ -184,19 +227,24 @@ async function stageSnapshot(
     now: ctx.now,
     random: ctx.random,
   };
-  const session: SnapshotSession = await withSnapshotCapacityRetry(
-    () =>
-      callRemote(
-        ctx,
-        () =>
-          ctx.remote.createSnapshotSession(
-            req,
-            replacement ? { source_replacement: replacement as never } : undefined,
-          ),
-        req.signal,
-      ),
-    capacity,
-  );
+  let session: SnapshotSession;
+  try {
+    session = await withSnapshotCapacityRetry(
+      () =>
+        callRemote(
+          ctx,
+          () =>
+            ctx.remote.createSnapshotSession(
+              req,
+              replacement ? { source_replacement: replacement as never } : undefined,
+            ),
+          req.signal,
+        ),
+      capacity,
+    );
+  } catch (error) {
+    throw await classifySnapshotSessionError(ctx, error, req.sourceId, mode);
+  }
   validateSnapshotSession(session);
   if (mode === 'remote_replace' && userId) {
     await ctx.db.transaction((tx) =>
@@ -212,75 +260,82 @@ async function stageSnapshot(
     );
   }
 
-  let after = 0;
-  let rows = 0;
-  let bytes = 0;
-  for (;;) {
-    const afterRowOrdinal = after;
-    const chunk = await withSnapshotCapacityRetry(
-      () =>
-        callRemote(
-          ctx,
-          () =>
-            ctx.remote.snapshotChunk(req, session.snapshot_id, {
-              afterRowOrdinal,
-              maxRows: limits.maxRows,
-              maxBytes: limits.maxBytes,
-            }),
-          req.signal,
-        ),
-      capacity,
-    );
-    validateSnapshotChunk(chunk, {
-      snapshotId: session.snapshot_id,
-      afterRowOrdinal,
-      maxRows: limits.maxRows,
-      maxBytes: limits.maxBytes,
-      session,
-      rowsSoFar: rows,
-      bytesSoFar: bytes,
-    });
-    if (chunk.rows.length > 0) {
-      const params: SqlValue[][] = chunk.rows.map((r, i) => {
-        const table = tableFor(ctx, r.schema, r.table);
-        return [
-          session.snapshot_id,
-          afterRowOrdinal + i + 1,
-          r.schema,
-          table.tableName,
-          wireKeyToLocalKeyJson(table, r.key),
-          r.row_version,
-          canonicalJson(r.payload),
-        ];
+  try {
+    let after = 0;
+    let rows = 0;
+    let bytes = 0;
+    for (;;) {
+      const afterRowOrdinal = after;
+      const chunk = await withSnapshotCapacityRetry(
+        () =>
+          callRemote(
+            ctx,
+            () =>
+              ctx.remote.snapshotChunk(req, session.snapshot_id, {
+                afterRowOrdinal,
+                maxRows: limits.maxRows,
+                maxBytes: limits.maxBytes,
+              }),
+            req.signal,
+          ),
+        capacity,
+      );
+      validateSnapshotChunk(chunk, {
+        snapshotId: session.snapshot_id,
+        afterRowOrdinal,
+        maxRows: limits.maxRows,
+        maxBytes: limits.maxBytes,
+        session,
+        rowsSoFar: rows,
+        bytesSoFar: bytes,
       });
-      await ctx.db.transaction(async (tx) => {
-        await tx.runBatch(
-          `INSERT INTO _sync_snapshot_stage(snapshot_id, row_ordinal, schema_name, table_name, key_json, row_version, payload)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-          params,
-        );
+      if (chunk.rows.length > 0) {
+        const params: SqlValue[][] = chunk.rows.map((r, i) => {
+          const table = tableFor(ctx, r.schema, r.table);
+          return [
+            session.snapshot_id,
+            afterRowOrdinal + i + 1,
+            r.schema,
+            table.tableName,
+            wireKeyToLocalKeyJson(table, r.key),
+            r.row_version,
+            canonicalJson(r.payload),
+          ];
+        });
+        await ctx.db.transaction(async (tx) => {
+          await tx.runBatch(
+            `INSERT INTO _sync_snapshot_stage(snapshot_id, row_ordinal, schema_name, table_name, key_json, row_version, payload)
+             VALUES (?, ?, ?, ?, ?, ?, ?)`,
+            params,
+          );
+        });
+      }
+      rows += chunk.rows.length;
+      bytes += chunk.byte_count;
+      ctx.events.emit('progress', {
+        operation: 'snapshot',
+        rows,
+        totalRows: session.row_count,
+        bytes,
+        totalBytes: session.byte_count,
       });
+      after = chunk.next_row_ordinal;
+      if (!chunk.has_more) break;
     }
-    rows += chunk.rows.length;
-    bytes += chunk.byte_count;
-    ctx.events.emit('progress', {
-      operation: 'snapshot',
-      rows,
-      totalRows: session.row_count,
-      bytes,
-      totalBytes: session.byte_count,
-    });
-    after = chunk.next_row_ordinal;
-    if (!chunk.has_more) break;
-  }
-  if (rows !== session.row_count) {
-    throw clientError(
-      'protocol_error',
-      `snapshot final row total ${rows} does not match session row_count ${session.row_count}`,
-    );
-  }
-  if (mode === 'remote_replace' && userId) {
-    await ctx.db.run('UPDATE _sync_operation_state SET snapshot_stage_complete = 1 WHERE singleton_key = 1');
+    if (rows !== session.row_count) {
+      throw clientError(
+        'protocol_error',
+        `snapshot final row total ${rows} does not match session row_count ${session.row_count}`,
+      );
+    }
+    if (mode === 'remote_replace' && userId) {
+      await ctx.db.run(
+        'UPDATE _sync_operation_state SET snapshot_stage_complete = 1 WHERE singleton_key = 1',
+      );
+    }
+  } catch (error) {
+    await retireSnapshotSession(ctx, req.sourceId, session.snapshot_id);
+    throw error;
   }
   return {
     snapshotId: session.snapshot_id,
@@ -288,6 +343,70 @@ async function stageSnapshot(
     rowCount: session.row_count,
     byteCount: session.byte_count,
   };
+}
+
+/**
+ * Maps typed `409` answers of `POST /sync/snapshot-sessions` the way the reference runtimes do:
+ * `source_replacement_invalid` → `source_replacement_invalid`; `source_retired` (its `source_id`
+ * must be ours) and the source-sequence / `history_pruned` codes enter source recovery (reserving
+ * the server's `replaced_by_source_id`, or failing with `source_replacement_diverged` when another
+ * replacement is already reserved) and surface as `source_recovery_required`. Anything else is
+ * returned unchanged. A remote replace (attach) never enters source recovery.
+ */
+async function classifySnapshotSessionError(
+  ctx: EngineContext,
+  error: unknown,
+  requestSourceId: string,
+  mode: RebuildMode,
+): Promise<unknown> {
+  if (!isOversyncClientError(error, 'http_error') || error.details.status !== 409) return error;
+  const code = error.details.serverError;
+  if (code === 'source_replacement_invalid') {
+    return clientError(
+      'source_replacement_invalid',
+      'the server rejected the snapshot source replacement',
+      { status: 409, serverError: code },
+      error,
+    );
+  }
+  if (mode === 'remote_replace' || code === undefined) return error;
+  if (!(SOURCE_RECOVERY_REASONS as readonly string[]).includes(code)) return error;
+  let suggested: string | undefined;
+  if (code === 'source_retired') {
+    const body = error.details.body as
+      | { source_id?: unknown; replaced_by_source_id?: unknown }
+      | undefined;
+    if (body?.source_id !== requestSourceId) {
+      return clientError(
+        'protocol_error',
+        'source_retired answer names another source_id',
+        { body },
+        error,
+      );
+    }
+    const replacement = body.replaced_by_source_id;
+    if (replacement !== undefined) {
+      if (typeof replacement !== 'string' || replacement === '') {
+        return clientError(
+          'protocol_error',
+          'source_retired answer has an invalid replaced_by_source_id',
+          { body },
+          error,
+        );
+      }
+      suggested = replacement;
+    }
+  }
+  await enterSourceRecovery(ctx, code, suggested);
+  return clientError(
+    'source_recovery_required',
+    `source recovery required: ${code}`,
+    {
+      reason: code,
+      status: 409,
+    },
+    error,
+  );
 }
 
 async function applyStagedSnapshot(
@@ -329,7 +448,12 @@ async function applyStagedSnapshot(
           byTable.set(table, list);
         }
         list.push(wirePayloadToRow(table, payload));
-        states.push([ctx.schema.schema, table.tableName, String(r.key_json), r.row_version as SqlValue]);
+        states.push([
+          ctx.schema.schema,
+          table.tableName,
+          String(r.key_json),
+          r.row_version as SqlValue,
+        ]);
         lastOrdinal = Number(r.row_ordinal);
       }
       for (const [table, params] of byTable) await tx.runBatch(upsertSql(table), params);
@@ -356,9 +480,21 @@ async function applyStagedSnapshot(
     // Preserved local intent goes back on top: first the frozen outbox (older), then the
     // dirty rows (newer), each in parents-first order.
     if (mode === 'rotate_source') {
-      await reapplyIntent(tx, ctx, outboxRows.map((r) => ({ tableName: r.tableName, keyJson: r.keyJson, payload: r.localPayload })));
+      await reapplyIntent(
+        tx,
+        ctx,
+        outboxRows.map((r) => ({
+          tableName: r.tableName,
+          keyJson: r.keyJson,
+          payload: r.localPayload,
+        })),
+      );
     }
-    await reapplyIntent(tx, ctx, dirty.map((d) => ({ tableName: d.tableName, keyJson: d.keyJson, payload: d.payload })));
+    await reapplyIntent(
+      tx,
+      ctx,
+      dirty.map((d) => ({ tableName: d.tableName, keyJson: d.keyJson, payload: d.payload })),
+    );
     if (mode === 'remote_replace') await tx.run('DELETE FROM _sync_dirty_rows');
 
     if (mode === 'rotate_source') {
