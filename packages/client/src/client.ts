@@ -348,7 +348,22 @@ export class OversyncClient {
   async #syncLocked(signal?: AbortSignal): Promise<SyncReport> {
     await this.#checkServer(signal);
     this.#setPhase('pushing');
-    const push = await pushPending(this.#ctx, signal);
+    let push: PushReport;
+    const before = await readAttachment(this.#ctx.db);
+    const header = await readOutboxHeader(this.#ctx.db);
+    if (before.rebuildRequired && header.state === 'committed_remote') {
+      // The committed bundle cannot be replayed: checkpoint recovery below restores it.
+      push = { outcome: 'no_change', rowCount: 0, conflictsResolved: 0, updatedTables: [] };
+    } else {
+      try {
+        push = await pushPending(this.#ctx, signal);
+      } catch (error) {
+        if (!isOversyncClientError(error, 'rebuild_required')) throw error;
+        // Committed replay lost (pruned or re-spelled): the pull's checkpoint recovery
+        // rebuilds from a snapshot that contains our committed bundle.
+        push = { outcome: 'committed', rowCount: 0, conflictsResolved: 0, updatedTables: [] };
+      }
+    }
     this.#setPhase('pulling');
     const pull = await this.#pullWithRecovery(signal);
     return { push, pull, status: await readSyncStatus(this.#ctx.db) };
@@ -490,7 +505,7 @@ export class OversyncClient {
         });
       }
       if (
-        (command === 'pushPending' || command === 'sync') &&
+        command === 'pushPending' &&
         attachment.rebuildRequired &&
         (await readOutboxHeader(this.#ctx.db)).state === 'committed_remote'
       ) {

@@ -22,7 +22,13 @@ import {
   setRowState,
   writeWireRow,
 } from '../local/row-writes.js';
-import { clearOutbox, inApplyMode, type OutboxRow, readOutboxRows } from '../local/state-store.js';
+import {
+  clearOutbox,
+  inApplyMode,
+  type OutboxRow,
+  readOutboxHeader,
+  readOutboxRows,
+} from '../local/state-store.js';
 import {
   localPayloadToWire,
   wireKeyToLocalKeyJson,
@@ -91,7 +97,7 @@ export async function handlePushConflict(ctx: EngineContext, body: unknown): Pro
   if (invalid || !resolution) {
     await inApplyMode(ctx.db, async (tx) => {
       await requeueSiblings(tx, ctx, outbox, undefined);
-      await clearOutbox(tx);
+      await releaseOutbox(tx);
     });
     throw clientError('invalid_conflict_resolution', `invalid conflict resolution: ${invalid}`, {
       conflict: c,
@@ -104,7 +110,7 @@ export async function handlePushConflict(ctx: EngineContext, body: unknown): Pro
     await applyResolution(tx, table, keyJson, context, mine, decided);
     changed.add(table.tableName);
     await requeueSiblings(tx, ctx, outbox, mine);
-    await clearOutbox(tx);
+    await releaseOutbox(tx);
   });
   const tables = [...changed];
   ctx.events.emit('tablesChanged', { tables, cause: 'conflict' });
@@ -207,4 +213,20 @@ async function requeueSiblings(
     if (existing) continue;
     await requeueDirty(tx, table, row.keyJson, row.op, row.baseRowVersion, row.localPayload);
   }
+}
+
+/**
+ * Clears a rejected outbox and hands its `source_bundle_id` back: the server committed nothing
+ * under it, so the next bundle of this source must reuse it (the server expects the sequence
+ * without gaps — e.g. after a source rotation retargeted the preserved bundle to id 1).
+ */
+async function releaseOutbox(tx: SqlExecutor): Promise<void> {
+  const header = await readOutboxHeader(tx);
+  if (header.state === 'prepared' && header.sourceId !== '' && header.sourceBundleId > 0) {
+    await tx.run('UPDATE _sync_source_state SET next_source_bundle_id = ? WHERE source_id = ?', [
+      header.sourceBundleId,
+      header.sourceId,
+    ]);
+  }
+  await clearOutbox(tx);
 }
