@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { jwtAuth } from '@oversync/server';
 import * as v from 'valibot';
 
@@ -54,38 +55,64 @@ const CorsSchema = v.union(
   'must be false or { "origins": "*" | string[] }',
 );
 
-const ConfigSchema = v.pipe(
-  v.strictObject({
-    $schema: v.optional(v.string()),
-    tables: v.pipe(v.array(TableSchema), v.minLength(1, 'must list at least one table')),
-    appName: v.optional(Name),
-    basePath: v.optional(
-      v.pipe(
-        v.string(),
-        v.regex(/^(\/[^/?#\s]+)*$/, 'must be empty or start with "/" and have no trailing "/"'),
+const configEntries = {
+  $schema: v.optional(v.string()),
+  tables: v.pipe(v.array(TableSchema), v.minLength(1, 'must list at least one table')),
+  appName: v.optional(Name),
+  basePath: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^(\/[^/?#\s]+)*$/, 'must be empty or start with "/" and have no trailing "/"'),
+    ),
+  ),
+  cors: v.optional(CorsSchema),
+  watch: v.optional(
+    v.strictObject({
+      enabled: v.optional(v.boolean()),
+      heartbeatMs: v.optional(
+        v.pipe(v.number(), v.integer(), v.minValue(1000, 'must be at least 1000')),
       ),
-    ),
-    cors: v.optional(CorsSchema),
-    watch: v.optional(
-      v.strictObject({
-        enabled: v.optional(v.boolean()),
-        heartbeatMs: v.optional(
-          v.pipe(v.number(), v.integer(), v.minValue(1000, 'must be at least 1000')),
-        ),
-      }),
-    ),
-    auth: AuthSchema,
-  }),
-  v.check((config) => {
+    }),
+  ),
+  /**
+   * SQL files (paths relative to the config file) that `oversync dev` runs on every start,
+   * before bootstrap, to create the app's tables in its embedded database. They must be
+   * idempotent (`CREATE … IF NOT EXISTS`). `serve` and `check` ignore them: on real PostgreSQL
+   * the app runs its own migrations.
+   */
+  setupSql: v.optional(NameOrNames),
+  auth: AuthSchema,
+};
+
+function uniqueTables<T extends { tables: { schema: string; table: string }[] }>() {
+  return v.check<T, string>((config) => {
     const names = config.tables.map((t) => `${t.schema}.${t.table}`);
     return new Set(names).size === names.length;
-  }, 'tables: every schema.table must appear once'),
-);
+  }, 'tables: every schema.table must appear once');
+}
+
+const ServeObject = v.strictObject(configEntries);
+const ConfigSchema = v.pipe(ServeObject, uniqueTables<v.InferOutput<typeof ServeObject>>());
+
+/** `oversync dev --config`: the same file, but `auth` may be left out (dev signs its own tokens). */
+const DevObject = v.strictObject({ ...configEntries, auth: v.optional(AuthSchema) });
+const DevConfigSchema = v.pipe(DevObject, uniqueTables<v.InferOutput<typeof DevObject>>());
 
 /** The validated content of a `oversync serve` / `oversync check` config file. */
 export type ServeConfig = v.InferOutput<typeof ConfigSchema>;
 /** The `auth` section of a {@link ServeConfig}. */
 export type AuthConfig = ServeConfig['auth'];
+
+/**
+ * The content of a config file as `oversync dev --config` reads it: `auth` is optional and
+ * ignored (the dev server verifies the tokens it signs itself, so `/dummy-signin` and
+ * `oversync token` keep working), and `setupSql` holds absolute paths.
+ */
+export type DevConfig = Omit<ServeConfig, 'auth' | 'setupSql'> & {
+  auth?: AuthConfig;
+  /** Absolute paths of the SQL files to run on start, in order. */
+  setupSql: string[];
+};
 
 /** Validates an already parsed config value; throws {@link ConfigError} listing every issue. */
 export function parseConfig(value: unknown, source = 'config'): ServeConfig {
@@ -94,21 +121,40 @@ export function parseConfig(value: unknown, source = 'config'): ServeConfig {
   throw new ConfigError(source, result.issues.map(describeIssue));
 }
 
+/**
+ * Validates a parsed config value for `oversync dev`; relative `setupSql` paths are resolved
+ * against `baseDir` (the config file's directory).
+ */
+export function parseDevConfig(value: unknown, source = 'config', baseDir = '.'): DevConfig {
+  const result = v.safeParse(DevConfigSchema, value);
+  if (!result.success) throw new ConfigError(source, result.issues.map(describeIssue));
+  const { setupSql, ...rest } = result.output;
+  const files = setupSql === undefined ? [] : Array.isArray(setupSql) ? setupSql : [setupSql];
+  return { ...rest, setupSql: files.map((file) => resolve(baseDir, file)) };
+}
+
 /** Reads, parses and validates a config file. */
 export async function loadConfigFile(path: string): Promise<ServeConfig> {
+  return parseConfig(await readJsonFile(path), path);
+}
+
+/** Reads, parses and validates a config file for `oversync dev --config`. */
+export async function loadDevConfigFile(path: string): Promise<DevConfig> {
+  return parseDevConfig(await readJsonFile(path), path, dirname(resolve(path)));
+}
+
+async function readJsonFile(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
     throw new ConfigError(path, [`cannot read the file: ${(error as Error).message}`]);
   }
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     throw new ConfigError(path, [`not valid JSON: ${(error as Error).message}`]);
   }
-  return parseConfig(value, path);
 }
 
 /** Turns the `auth` section into `jwtAuth` options, reading `secretEnv` from `env`. */

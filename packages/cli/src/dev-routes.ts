@@ -23,6 +23,8 @@ export interface DevAppOptions {
   secret: string;
   /** Lifetime of `/dummy-signin` tokens. Default 300 s, like the reference example server. */
   tokenTtlSeconds?: number;
+  /** Prefix of the sync routes (the service's `basePath`); the dev routes stay at the root. */
+  basePath?: string;
   logger?: DevLogger;
 }
 
@@ -58,8 +60,9 @@ export function createDevApp(options: DevAppOptions): Hono {
   });
   for (const path of ['/dummy-signin', '/test/*', '/openapi.json']) app.use(path, devCors);
 
-  app.all('/sync/*', (c) => service.fetch(c.req.raw));
-  app.all('/syncx/*', (c) => service.fetch(c.req.raw));
+  const basePath = options.basePath ?? '';
+  app.all(`${basePath}/sync/*`, (c) => service.fetch(c.req.raw));
+  app.all(`${basePath}/syncx/*`, (c) => service.fetch(c.req.raw));
 
   app.post('/dummy-signin', async (c) => {
     const body = await jsonObject(c);

@@ -19,9 +19,12 @@ export {
 export {
   type AuthConfig,
   ConfigError,
+  type DevConfig,
   type JwtAuthOptions,
   loadConfigFile,
+  loadDevConfigFile,
   parseConfig,
+  parseDevConfig,
   resolveAuthOptions,
   type ServeConfig,
 } from './config-file.js';

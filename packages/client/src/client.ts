@@ -540,7 +540,18 @@ export class OversyncClient {
       return await fn();
     } finally {
       this.#busy = undefined;
-      if (!this.#closed) this.#setPhase(this.#opened ? 'idle' : previous);
+      if (!this.#closed) {
+        this.#setPhase(this.#opened ? 'idle' : previous);
+        if (this.#opened) await this.#emitStatus();
+      }
+    }
+  }
+
+  async #emitStatus(): Promise<void> {
+    try {
+      this.#ctx.events.emit('status', await readSyncStatus(this.#ctx.db));
+    } catch (error) {
+      this.#ctx.logger.debug({ err: error }, 'oversync: status read failed');
     }
   }
 

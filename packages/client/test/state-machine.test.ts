@@ -42,7 +42,9 @@ async function clientIn(state: ClientState): Promise<OversyncClient> {
   await client.attach('u1');
   if (state === 'ready') return client;
   if (state === 'rebuild_required') {
-    await driver.run('UPDATE _sync_attachment_state SET rebuild_required = 1 WHERE singleton_key = 1');
+    await driver.run(
+      'UPDATE _sync_attachment_state SET rebuild_required = 1 WHERE singleton_key = 1',
+    );
     return client;
   }
   if (state === 'source_recovery') {
@@ -50,7 +52,9 @@ async function clientIn(state: ClientState): Promise<OversyncClient> {
       "UPDATE _sync_operation_state SET kind = 'source_recovery', reason = 'source_retired', replacement_source_id = ? WHERE singleton_key = 1",
       [crypto.randomUUID()],
     );
-    await driver.run('UPDATE _sync_attachment_state SET rebuild_required = 1 WHERE singleton_key = 1');
+    await driver.run(
+      'UPDATE _sync_attachment_state SET rebuild_required = 1 WHERE singleton_key = 1',
+    );
     return client;
   }
   // attached_idle: durable binding, new process without attach
@@ -136,9 +140,9 @@ describe('state derivation', () => {
     expect(deriveClientState({ ...base, sessionAttached: false })).toBe('attached_idle');
     expect(deriveClientState(base)).toBe('ready');
     expect(deriveClientState({ ...base, rebuildRequired: true })).toBe('rebuild_required');
-    expect(deriveClientState({ ...base, operationKind: 'source_recovery', rebuildRequired: true })).toBe(
-      'source_recovery',
-    );
+    expect(
+      deriveClientState({ ...base, operationKind: 'source_recovery', rebuildRequired: true }),
+    ).toBe('source_recovery');
     expect(
       deriveClientState({ ...base, operationKind: 'remote_replace', bindingState: 'anonymous' }),
     ).toBe('remote_replace_pending');

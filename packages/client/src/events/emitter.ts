@@ -1,3 +1,5 @@
+import type { SyncStatus } from '../lifecycle/status.js';
+
 /**
  * Typed events of the client: status changes, transfer progress, and the app tables changed by
  * each authoritative apply (drive live queries from these).
@@ -35,6 +37,8 @@ export interface ClientEvents {
   phase: { readonly phase: ClientPhase; readonly previous: ClientPhase };
   progress: ProgressEvent;
   tablesChanged: TablesChangedEvent;
+  /** Status after every operation (pending rows, checkpoint, binding, authority). */
+  status: SyncStatus;
   /** Errors of background work (automatic downloads); foreground calls reject instead. */
   error: { readonly error: unknown; readonly during: string };
 }

@@ -138,10 +138,14 @@ export function parseRetryAfterSeconds(value: string | null | undefined): number
 }
 
 /**
- * Returns the path of the first duplicated object member in `text` (e.g. `$.bundles[0].rows`),
- * or `undefined` when there is none. Member names are compared after unescaping, so `"a"` and
- * `"\u0061"` collide. Throws a `RangeError` when nesting exceeds `maxDepth`. `text` must already
- * be valid JSON (parse it first); the scan does not re-validate the grammar.
+ * Returns the path of the first duplicated object member in a JSON document (e.g.
+ * `$.bundles[0].rows`), or `undefined` when there is none. Member names are compared after
+ * unescaping, so `"a"` and `"\u0061"` collide. Throws a `RangeError` when nesting exceeds
+ * `maxDepth`. The document must already be valid JSON (parse it first); the scan does not
+ * re-validate the grammar.
+ *
+ * It scans UTF-8 bytes (every JSON structural character is ASCII) with monomorphic state in
+ * flat arrays, so its cost stays linear and predictable on multi-megabyte snapshot chunks.
  *
  * @example
  * ```ts
@@ -150,81 +154,73 @@ export function parseRetryAfterSeconds(value: string | null | undefined): number
  * ```
  */
 export function findDuplicateJsonMember(
-  text: string,
+  json: string | Uint8Array,
   maxDepth = MAX_JSON_DEPTH,
 ): string | undefined {
-  interface Frame {
-    /** Member names seen so far; `null` for arrays. */
-    readonly names: Set<string> | null;
-    /** Path label of this container. */
-    readonly path: string;
-    /** Objects: the next string is a member name. */
-    expectName: boolean;
-    /** Arrays: index of the current element. */
-    index: number;
-    /** Objects: the most recent member name. */
-    member: string;
-  }
-  const stack: Frame[] = [];
-  const childPath = (): string => {
-    const top = stack[stack.length - 1];
-    if (top === undefined) return '$';
-    return top.names === null ? `${top.path}[${top.index}]` : `${top.path}.${top.member}`;
+  const bytes = typeof json === 'string' ? new TextEncoder().encode(json) : json;
+  const decoder = new TextDecoder();
+  // Per open container: its member names (null for arrays), whether the next string is a member
+  // name, the current array index and the current member name (for the reported path).
+  const names: (Set<string> | null)[] = [];
+  const expectName: boolean[] = [];
+  const index: number[] = [];
+  const member: string[] = [];
+  const pathOf = (depth: number, last: string): string => {
+    let path = '$';
+    for (let d = 0; d < depth; d++) {
+      path += names[d] === null ? `[${index[d]}]` : `.${member[d]}`;
+    }
+    return `${path}.${last}`;
   };
+  const n = bytes.length;
   let i = 0;
-  /** Position of the next backslash at or after the scan position, or -1 when none is left. */
-  let nextBackslash = text.indexOf('\\');
-  while (i < text.length) {
-    const c = text.charCodeAt(i);
+  while (i < n) {
+    const c = bytes[i] as number;
     if (c === 0x22 /* " */) {
-      let end = i + 1;
+      const start = i + 1;
+      let j = start;
       let escaped = false;
-      let quote = text.indexOf('"', end);
-      for (;;) {
-        if (quote === -1) return undefined; // unterminated: not valid JSON, nothing to report
-        // The next backslash is searched once and cached across strings, keeping the scan linear.
-        if (nextBackslash !== -1 && nextBackslash < end) nextBackslash = text.indexOf('\\', end);
-        if (nextBackslash !== -1 && nextBackslash < quote) {
-          // Skip the escape and the character it escapes.
+      while (j < n) {
+        const b = bytes[j] as number;
+        if (b === 0x5c /* \ */) {
           escaped = true;
-          end = nextBackslash + 2;
-          if (quote < end) quote = text.indexOf('"', end);
-          continue;
+          j += 2;
+        } else if (b === 0x22) {
+          break;
+        } else {
+          j++;
         }
-        end = quote;
-        break;
       }
-      const top = stack[stack.length - 1];
-      if (top !== undefined && top.names !== null && top.expectName) {
-        const raw = text.slice(i, end + 1);
-        const name = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
-        if (top.names.has(name)) return `${top.path}.${name}`;
-        top.names.add(name);
-        top.member = name;
-        top.expectName = false;
+      if (j >= n) return undefined; // unterminated: not valid JSON, nothing to report
+      const depth = names.length;
+      const set = depth > 0 ? names[depth - 1] : null;
+      if (set && expectName[depth - 1]) {
+        const raw = decoder.decode(bytes.subarray(start, j));
+        const name = escaped ? (JSON.parse(`"${raw}"`) as string) : raw;
+        if (set.has(name)) return pathOf(depth - 1, name);
+        set.add(name);
+        member[depth - 1] = name;
+        expectName[depth - 1] = false;
       }
-      i = end + 1;
+      i = j + 1;
       continue;
     }
     if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (stack.length >= maxDepth) {
-        throw new RangeError(`JSON nesting deeper than ${maxDepth}`);
-      }
-      const path = childPath();
-      stack.push({
-        names: c === 0x7b ? new Set() : null,
-        path,
-        expectName: c === 0x7b,
-        index: 0,
-        member: '',
-      });
+      if (names.length >= maxDepth) throw new RangeError(`JSON nesting deeper than ${maxDepth}`);
+      names.push(c === 0x7b ? new Set<string>() : null);
+      expectName.push(c === 0x7b);
+      index.push(0);
+      member.push('');
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
-      stack.pop();
+      names.pop();
+      expectName.pop();
+      index.pop();
+      member.pop();
     } else if (c === 0x2c /* , */) {
-      const top = stack[stack.length - 1];
-      if (top !== undefined) {
-        if (top.names === null) top.index++;
-        else top.expectName = true;
+      const top = names.length - 1;
+      if (top >= 0) {
+        if (names[top] === null) index[top] = (index[top] as number) + 1;
+        else expectName[top] = true;
       }
     }
     i++;
@@ -351,7 +347,7 @@ async function readJson(
   }
   let duplicate: string | undefined;
   try {
-    duplicate = findDuplicateJsonMember(text);
+    duplicate = findDuplicateJsonMember(bytes);
   } catch (error) {
     throw protocolError(info, (error as Error).message, { status: response.status });
   }

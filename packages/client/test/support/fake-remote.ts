@@ -29,7 +29,9 @@ export function offlineRemote(): RemoteApi {
 }
 
 /** Capabilities for one `main.users` table and `initialize_empty` on connect; the rest offline. */
-export function scriptedAttachRemote(tables = [{ schema: 'main', table: 'users', sync_key_columns: ['id'] }]): RemoteApi {
+export function scriptedAttachRemote(
+  tables = [{ schema: 'main', table: 'users', sync_key_columns: ['id'] }],
+): RemoteApi {
   return {
     ...offlineRemote(),
     capabilities: async () => ({
