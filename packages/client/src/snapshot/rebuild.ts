@@ -264,9 +264,8 @@ async function stageSnapshot(
     let after = 0;
     let rows = 0;
     let bytes = 0;
-    for (;;) {
-      const afterRowOrdinal = after;
-      const chunk = await withSnapshotCapacityRetry(
+    const fetchChunk = (afterRowOrdinal: number) =>
+      withSnapshotCapacityRetry(
         () =>
           callRemote(
             ctx,
@@ -280,6 +279,13 @@ async function stageSnapshot(
           ),
         capacity,
       );
+    // One chunk of prefetch: the server (and its database) prepares chunk k+1 while this
+    // process stages chunk k. Order and durability are unchanged: chunks are validated and
+    // staged strictly in sequence, and a prefetched chunk is dropped if staging fails.
+    let pending = fetchChunk(0);
+    for (;;) {
+      const afterRowOrdinal = after;
+      const chunk = await pending;
       validateSnapshotChunk(chunk, {
         snapshotId: session.snapshot_id,
         afterRowOrdinal,
@@ -289,6 +295,11 @@ async function stageSnapshot(
         rowsSoFar: rows,
         bytesSoFar: bytes,
       });
+      if (chunk.has_more) {
+        pending = fetchChunk(chunk.next_row_ordinal);
+        // Observed below on the next iteration; a failure after staging fails is irrelevant.
+        pending.catch(() => undefined);
+      }
       if (chunk.rows.length > 0) {
         const params: SqlValue[][] = chunk.rows.map((r, i) => {
           const table = tableFor(ctx, r.schema, r.table);
@@ -326,6 +337,12 @@ async function stageSnapshot(
       throw clientError(
         'protocol_error',
         `snapshot final row total ${rows} does not match session row_count ${session.row_count}`,
+      );
+    }
+    if (bytes !== session.byte_count) {
+      throw clientError(
+        'protocol_error',
+        `snapshot final byte total ${bytes} does not match session byte_count ${session.byte_count}`,
       );
     }
     if (mode === 'remote_replace' && userId) {
