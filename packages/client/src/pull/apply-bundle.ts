@@ -54,6 +54,11 @@ export async function applyRows(
   ctx: EngineContext,
   rows: Bundle['rows'],
 ): Promise<BundleApplyResult> {
+  // Keys frozen in an unsent or unreplayed outbox carry local intent just like dirty keys.
+  const frozen = new Set<string>();
+  for (const r of await tx.all('SELECT table_name, key_json FROM _sync_outbox_rows')) {
+    frozen.add(`${String(r.table_name)}\u0000${String(r.key_json)}`);
+  }
   const tables = new Set<string>();
   let applied = 0;
   let skipped = 0;
@@ -70,7 +75,7 @@ export async function applyRows(
       skipped++; // already applied (e.g. our own pushed row)
       continue;
     }
-    if (await readDirty(tx, table, keyJson)) {
+    if (frozen.has(`${table.tableName}\u0000${keyJson}`) || (await readDirty(tx, table, keyJson))) {
       await setRowState(tx, table, keyJson, row.row_version, deleted);
       rebased++;
       continue;
