@@ -20,7 +20,7 @@
  * @module
  */
 
-import { canonicalJson, type SnapshotSession } from '@oversync/protocol';
+import type { SnapshotSession } from '@oversync/protocol';
 import type { SqlExecutor, SqlValue } from '../driver/driver.js';
 import type { EngineContext } from '../engine-context.js';
 import { clientError, isOversyncClientError } from '../errors.js';
@@ -310,7 +310,8 @@ async function stageSnapshot(
             table.tableName,
             wireKeyToLocalKeyJson(table, r.key),
             r.row_version,
-            canonicalJson(r.payload),
+            // Internal stage text, read back with JSON.parse: the native serialiser is enough.
+            JSON.stringify(r.payload),
           ];
         });
         await ctx.db.transaction(async (tx) => {
