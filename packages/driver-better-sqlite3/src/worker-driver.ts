@@ -61,6 +61,7 @@ export function createWorkerDriver(options: WorkerDriverOptions): SqliteDriver {
       filename: options.filename,
       ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
       ...(options.readonly === undefined ? {} : { readonly: options.readonly }),
+      ...(options.synchronous === undefined ? {} : { synchronous: options.synchronous }),
     },
   });
   worker.unref();

@@ -74,6 +74,7 @@ function main(): void {
       filename: init.filename,
       ...(init.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: init.busyTimeoutMs }),
       ...(init.readonly === undefined ? {} : { readonly: init.readonly }),
+      ...(init.synchronous === undefined ? {} : { synchronous: init.synchronous }),
     });
   } catch (error) {
     openError = error;

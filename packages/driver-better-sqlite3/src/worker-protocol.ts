@@ -21,6 +21,7 @@ export interface WorkerInit {
   readonly filename: string;
   readonly busyTimeoutMs?: number;
   readonly readonly?: boolean;
+  readonly synchronous?: 'normal' | 'full';
 }
 
 /**

@@ -22,3 +22,17 @@ it('file databases use WAL with synchronous=NORMAL by default, FULL on request',
     await full.close();
   }
 });
+
+it('the worker mode applies the same connection options', async () => {
+  const w = createBetterSqlite3Driver({
+    filename: join(dir, 'worker.db'),
+    worker: true,
+    synchronous: 'full',
+  });
+  try {
+    expect(await w.get('PRAGMA journal_mode')).toEqual({ journal_mode: 'wal' });
+    expect(await w.get('PRAGMA synchronous')).toEqual({ synchronous: 2 });
+  } finally {
+    await w.close();
+  }
+});
