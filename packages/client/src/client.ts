@@ -65,26 +65,57 @@ import {
   startAutomaticDownloads,
 } from './watch/automatic-downloads.js';
 
-/** Options accepted by every network operation. */
+/**
+ * Options accepted by every network operation.
+ *
+ * @example
+ * ```ts
+ * await client.sync({ signal: AbortSignal.timeout(30_000) });
+ * ```
+ */
 export interface OperationOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Result of `sync` (push, then pull). */
+/**
+ * Result of `sync` (push, then pull).
+ *
+ * @example
+ * ```ts
+ * const { push, pull } = await client.sync();
+ * console.log(push.rowCount, pull.updatedTables);
+ * ```
+ */
 export interface SyncReport {
   readonly push: PushReport;
   readonly pull: PullReport;
   readonly status: SyncStatus;
 }
 
-/** Result of `rebuild`. */
+/**
+ * Result of `rebuild`.
+ *
+ * @example
+ * ```ts
+ * const { mode, restore } = await client.rebuild();
+ * console.log(mode, restore.bundleSeq);
+ * ```
+ */
 export interface RebuildReport {
   readonly outcome: 'applied_snapshot';
   readonly mode: 'keep_source' | 'rotate_source' | 'preserve_committed';
   readonly restore: RestoreSummary;
 }
 
-/** Result of `syncThenDetach`. */
+/**
+ * Result of `syncThenDetach`.
+ *
+ * @example
+ * ```ts
+ * const result = await client.syncThenDetach();
+ * if (!result.isSuccess) warn(`${result.remainingPendingRowCount} rows not synced`);
+ * ```
+ */
 export interface SyncThenDetachResult {
   readonly isSuccess: boolean;
   readonly lastSync?: SyncReport;

@@ -7,13 +7,27 @@
 import type { SqliteDriver } from './driver/driver.js';
 import type { ConflictResolver } from './push/conflict-resolver.js';
 
-/** One managed table: its name and its single sync key column (a NOT NULL TEXT or BLOB PK). */
+/**
+ * One managed table: its name and its single sync key column (a NOT NULL TEXT or BLOB PK).
+ *
+ * @example
+ * ```ts
+ * const tables: SyncTableConfig[] = [{ tableName: 'todos', syncKeyColumnName: 'id' }];
+ * ```
+ */
 export interface SyncTableConfig {
   readonly tableName: string;
   readonly syncKeyColumnName: string;
 }
 
-/** Minimal structural logger (pino, console and most loggers fit). */
+/**
+ * Minimal structural logger (pino, console and most loggers fit).
+ *
+ * @example
+ * ```ts
+ * createOversyncClient({ ...options, logger: pino() });
+ * ```
+ */
 export interface ClientLogger {
   debug(obj: object, msg?: string): void;
   info(obj: object, msg?: string): void;
@@ -21,7 +35,14 @@ export interface ClientLogger {
   error(obj: object, msg?: string): void;
 }
 
-/** Transfer sizes. Defaults follow the SQLiteNow clients. */
+/**
+ * Transfer sizes. Defaults follow the SQLiteNow clients.
+ *
+ * @example
+ * ```ts
+ * createOversyncClient({ ...options, limits: { uploadRows: 50 } });
+ * ```
+ */
 export interface ClientLimits {
   /** Rows per push chunk (default 200). */
   readonly uploadRows: number;
@@ -35,7 +56,14 @@ export interface ClientLimits {
   readonly snapshotApplyBatchRows: number;
 }
 
-/** Automatic downloads (watch + fallback polling). */
+/**
+ * Automatic downloads (watch + fallback polling).
+ *
+ * @example
+ * ```ts
+ * createOversyncClient({ ...options, watch: { useWatch: false, pollIntervalMs: 30_000 } });
+ * ```
+ */
 export interface WatchOptions {
   /** Use the SSE watch stream when the server offers it (default true). */
   readonly useWatch: boolean;
@@ -48,7 +76,14 @@ export interface WatchOptions {
   readonly healthyStreamMs: number;
 }
 
-/** Retry of transient failures (network errors, 502/503/504, 429). */
+/**
+ * Retry of transient failures (network errors, 502/503/504, 429).
+ *
+ * @example
+ * ```ts
+ * createOversyncClient({ ...options, retry: { maxAttempts: 5 } });
+ * ```
+ */
 export interface RetryOptions {
   readonly maxAttempts: number;
   readonly initialBackoffMs: number;
@@ -98,7 +133,14 @@ export interface OversyncClientOptions {
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-/** Default transfer sizes. */
+/**
+ * Default transfer sizes.
+ *
+ * @example
+ * ```ts
+ * const limits: ClientLimits = { ...DEFAULT_LIMITS, uploadRows: 50 };
+ * ```
+ */
 export const DEFAULT_LIMITS: ClientLimits = {
   uploadRows: 200,
   downloadBundles: 1000,
@@ -107,7 +149,14 @@ export const DEFAULT_LIMITS: ClientLimits = {
   snapshotApplyBatchRows: 500,
 };
 
-/** Default automatic-download settings. */
+/**
+ * Default automatic-download settings.
+ *
+ * @example
+ * ```ts
+ * const watch: WatchOptions = { ...DEFAULT_WATCH, pollIntervalMs: 10_000 };
+ * ```
+ */
 export const DEFAULT_WATCH: WatchOptions = {
   useWatch: true,
   pollIntervalMs: 60_000,
@@ -116,7 +165,14 @@ export const DEFAULT_WATCH: WatchOptions = {
   healthyStreamMs: 30_000,
 };
 
-/** Default transient retry. */
+/**
+ * Default transient retry.
+ *
+ * @example
+ * ```ts
+ * const retry: RetryOptions = { ...DEFAULT_RETRY, maxAttempts: 5 };
+ * ```
+ */
 export const DEFAULT_RETRY: RetryOptions = {
   maxAttempts: 3,
   initialBackoffMs: 150,
@@ -124,7 +180,14 @@ export const DEFAULT_RETRY: RetryOptions = {
 };
 
 const silent = (): void => undefined;
-/** A logger that drops everything (the default). */
+/**
+ * A logger that drops everything (the default).
+ *
+ * @example
+ * ```ts
+ * const logger = options.logger ?? SILENT_LOGGER;
+ * ```
+ */
 export const SILENT_LOGGER: ClientLogger = {
   debug: silent,
   info: silent,
@@ -132,7 +195,15 @@ export const SILENT_LOGGER: ClientLogger = {
   error: silent,
 };
 
-/** Sleep that resolves early with an `aborted` rejection when the signal fires. */
+/**
+ * Sleep that resolves early with an `aborted` rejection when the signal fires.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * await defaultSleep(1_000, controller.signal);
+ * ```
+ */
 export function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {

@@ -11,7 +11,15 @@ import type { LocalSchema } from './local/local-schema-types.js';
 import type { ConflictResolver } from './push/conflict-resolver.js';
 import type { RemoteApi } from './remote/remote-api.js';
 
-/** Dependencies and settings shared by the workflows. */
+/**
+ * Dependencies and settings shared by the workflows.
+ *
+ * @example
+ * ```ts
+ * const attachment = await readAttachment(ctx.db);
+ * ctx.logger.info({ seq: attachment.lastBundleSeqSeen }, 'checkpoint');
+ * ```
+ */
 export interface EngineContext {
   readonly db: SqliteDriver;
   readonly remote: RemoteApi;

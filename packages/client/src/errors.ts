@@ -6,7 +6,14 @@
  * @module
  */
 
-/** Stable error codes of the client, with their category. */
+/**
+ * Stable error codes of the client, with their category.
+ *
+ * @example
+ * ```ts
+ * const category = CLIENT_ERROR_CODES.push_conflict; // 'conflict'
+ * ```
+ */
 export const CLIENT_ERROR_CODES = {
   configuration: 'configuration',
   closed: 'state',
@@ -47,12 +54,33 @@ export const CLIENT_ERROR_CODES = {
   aborted: 'state',
 } as const;
 
-/** A client error code. */
+/**
+ * A client error code.
+ *
+ * @example
+ * ```ts
+ * const code: ClientErrorCode = 'rebuild_required';
+ * ```
+ */
 export type ClientErrorCode = keyof typeof CLIENT_ERROR_CODES;
-/** Coarse category: `auth` (401/403), `network` (transport, 5xx, 429), `conflict`, `protocol`, `state`, `configuration`. */
+/**
+ * Coarse category: `auth` (401/403), `network` (transport, 5xx, 429), `conflict`, `protocol`, `state`, `configuration`.
+ *
+ * @example
+ * ```ts
+ * if (isOversyncClientError(e) && e.category === 'network') scheduleRetry();
+ * ```
+ */
 export type ClientErrorCategory = (typeof CLIENT_ERROR_CODES)[ClientErrorCode];
 
-/** Extra facts attached to an error (HTTP status, server error code, counts, reasons …). */
+/**
+ * Extra facts attached to an error (HTTP status, server error code, counts, reasons …).
+ *
+ * @example
+ * ```ts
+ * if (isOversyncClientError(e, 'http_error')) console.log(e.details.status, e.details.serverError);
+ * ```
+ */
 export interface ClientErrorDetails {
   readonly status?: number;
   readonly serverError?: string;
@@ -113,7 +141,14 @@ export function isOversyncClientError(
   return value instanceof OversyncClientError && (code === undefined || value.code === code);
 }
 
-/** Shorthand constructor used across the engine. */
+/**
+ * Shorthand constructor used across the engine.
+ *
+ * @example
+ * ```ts
+ * throw clientError('configuration', 'attach needs a non-empty user id');
+ * ```
+ */
 export function clientError(
   code: ClientErrorCode,
   message: string,

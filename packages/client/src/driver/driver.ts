@@ -14,13 +14,32 @@
  * TEXT as `string`; BLOB as `Uint8Array`; NULL as `null`.
  * Binds: `bigint` and safe integer `number`s bind as INTEGER, other numbers as REAL,
  * `Uint8Array` as BLOB.
+ *
+ * @example
+ * ```ts
+ * const params: SqlValue[] = ['todo-1', 42, 2n ** 60n, new Uint8Array([1, 2]), null];
+ * ```
  */
 export type SqlValue = null | string | number | bigint | Uint8Array;
 
-/** One result row keyed by column name. */
+/**
+ * One result row keyed by column name.
+ *
+ * @example
+ * ```ts
+ * const row: SqlRow | undefined = await db.get('SELECT id, title FROM todos WHERE id = ?', [id]);
+ * ```
+ */
 export type SqlRow = Record<string, SqlValue>;
 
-/** What a data-changing statement reports. */
+/**
+ * What a data-changing statement reports.
+ *
+ * @example
+ * ```ts
+ * const { changes } = await db.run('DELETE FROM todos WHERE done = 1');
+ * ```
+ */
 export interface RunResult {
   /** Rows changed by the statement (SQLite `changes()`). */
   readonly changes: number;
@@ -52,7 +71,14 @@ export interface SqlExecutor {
   runBatch(sql: string, paramSets: readonly (readonly SqlValue[])[]): Promise<number>;
 }
 
-/** Options of {@link SqliteDriver.transaction}. */
+/**
+ * Options of {@link SqliteDriver.transaction}.
+ *
+ * @example
+ * ```ts
+ * const n = await db.transaction((tx) => tx.get('SELECT COUNT(*) AS n FROM todos'), { mode: 'deferred' });
+ * ```
+ */
 export interface TransactionOptions {
   /**
    * `immediate` (default) takes the write lock at BEGIN, so a transaction that reads then writes

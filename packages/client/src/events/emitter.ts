@@ -7,7 +7,14 @@ import type { SyncStatus } from '../lifecycle/status.js';
  * @module
  */
 
-/** Which phase the client is in (see docs/client.md for the state machine). */
+/**
+ * Which phase the client is in (see docs/client.md for the state machine).
+ *
+ * @example
+ * ```ts
+ * client.on('phase', ({ phase, previous }) => console.log(`${previous} -> ${phase}`));
+ * ```
+ */
 export type ClientPhase =
   | 'closed'
   | 'idle'
@@ -17,7 +24,14 @@ export type ClientPhase =
   | 'rebuilding'
   | 'detaching';
 
-/** Progress of a transfer. `total*` are known for pushes and snapshots. */
+/**
+ * Progress of a transfer. `total*` are known for pushes and snapshots.
+ *
+ * @example
+ * ```ts
+ * client.on('progress', (e) => setProgress(e.totalRows ? e.rows / e.totalRows : 0));
+ * ```
+ */
 export interface ProgressEvent {
   readonly operation: 'push' | 'pull' | 'snapshot' | 'apply_snapshot';
   readonly rows: number;
@@ -26,13 +40,27 @@ export interface ProgressEvent {
   readonly totalBytes?: number;
 }
 
-/** App tables whose rows were changed by sync (never fired for metadata-only changes). */
+/**
+ * App tables whose rows were changed by sync (never fired for metadata-only changes).
+ *
+ * @example
+ * ```ts
+ * client.on('tablesChanged', ({ tables, cause }) => { if (tables.includes('todos')) reloadTodos(cause); });
+ * ```
+ */
 export interface TablesChangedEvent {
   readonly tables: readonly string[];
   readonly cause: 'pull' | 'snapshot' | 'push_replay' | 'conflict' | 'detach';
 }
 
-/** The event map. */
+/**
+ * The event map.
+ *
+ * @example
+ * ```ts
+ * client.on('error', ({ error, during }) => logger.warn({ err: error }, during));
+ * ```
+ */
 export interface ClientEvents {
   phase: { readonly phase: ClientPhase; readonly previous: ClientPhase };
   progress: ProgressEvent;
@@ -43,7 +71,15 @@ export interface ClientEvents {
   error: { readonly error: unknown; readonly during: string };
 }
 
-/** A listener of one event. */
+/**
+ * A listener of one event.
+ *
+ * @example
+ * ```ts
+ * const onStatus: ClientListener<'status'> = (s) => render(s.pending.pendingRowCount);
+ * client.on('status', onStatus);
+ * ```
+ */
 export type ClientListener<K extends keyof ClientEvents> = (event: ClientEvents[K]) => void;
 
 /**

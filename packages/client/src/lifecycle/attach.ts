@@ -23,14 +23,30 @@ import { callRemote } from '../remote/call.js';
 import { checkCapabilities } from '../remote/handshake.js';
 import { type RestoreSummary, rebuildFromSnapshot } from '../snapshot/rebuild.js';
 
-/** How an attach connected. */
+/**
+ * How an attach connected.
+ *
+ * @example
+ * ```ts
+ * const result = await client.attach('user-123');
+ * if (result.status === 'connected' && result.outcome === 'used_remote_state') reloadAll();
+ * ```
+ */
 export type AttachOutcome =
   | 'resumed_attached_state'
   | 'used_remote_state'
   | 'seeded_from_local'
   | 'started_empty';
 
-/** Result of `attach`. */
+/**
+ * Result of `attach`.
+ *
+ * @example
+ * ```ts
+ * const result = await client.attach('user-123');
+ * if (result.status === 'retry_later') setTimeout(retry, result.retryAfterSeconds * 1000);
+ * ```
+ */
 export type AttachResult =
   | {
       readonly status: 'connected';
@@ -39,7 +55,14 @@ export type AttachResult =
     }
   | { readonly status: 'retry_later'; readonly retryAfterSeconds: number };
 
-/** Runs the attach decision procedure. The caller holds the operation lock. */
+/**
+ * Runs the attach decision procedure. The caller holds the operation lock.
+ *
+ * @example
+ * ```ts
+ * const result = await attachUser(ctx, 'user-123', signal);
+ * ```
+ */
 export async function attachUser(
   ctx: EngineContext,
   userId: string,

@@ -17,14 +17,29 @@ import {
   updateAttachment,
 } from '../local/state-store.js';
 
-/** Result of `detach`. */
+/**
+ * Result of `detach`.
+ *
+ * @example
+ * ```ts
+ * const result = await client.detach();
+ * if (result.outcome === 'blocked_unsynced_data') await client.sync();
+ * ```
+ */
 export interface DetachResult {
   readonly outcome: 'detached' | 'blocked_unsynced_data';
   /** Rows that would be lost (dirty + frozen outbox rows). */
   readonly pendingRowCount: number;
 }
 
-/** Detaches; the caller holds the operation lock. */
+/**
+ * Detaches; the caller holds the operation lock.
+ *
+ * @example
+ * ```ts
+ * const { outcome, pendingRowCount } = await detachUser(ctx);
+ * ```
+ */
 export async function detachUser(ctx: EngineContext): Promise<DetachResult> {
   const attachment = await readAttachment(ctx.db);
   const pending = (await countDirtyRows(ctx.db)) + (await countOutboxRows(ctx.db));

@@ -21,7 +21,14 @@ import {
   writeOperation,
 } from '../local/state-store.js';
 
-/** Reasons the protocol defines for a source replacement. */
+/**
+ * Reasons the protocol defines for a source replacement.
+ *
+ * @example
+ * ```ts
+ * const known = (SOURCE_RECOVERY_REASONS as readonly string[]).includes(operation.reason);
+ * ```
+ */
 export const SOURCE_RECOVERY_REASONS = [
   'history_pruned',
   'source_sequence_out_of_order',
@@ -29,7 +36,14 @@ export const SOURCE_RECOVERY_REASONS = [
   'source_retired',
 ] as const;
 
-/** Persists the source-recovery gate and reserves the replacement source id. */
+/**
+ * Persists the source-recovery gate and reserves the replacement source id.
+ *
+ * @example
+ * ```ts
+ * await enterSourceRecovery(ctx, 'source_retired', suggestedReplacementId);
+ * ```
+ */
 export async function enterSourceRecovery(
   ctx: EngineContext,
   reason: string,
@@ -108,6 +122,12 @@ async function reserveFreshReplacementSource(
  * The server rejected the seed lease (`initialization_expired` / `initialization_stale`): drop
  * the binding (keeping every local row) so the next `attach` negotiates again; the frozen bundle
  * goes back to dirty rows so it is counted as pending and pushed after the new attach.
+ *
+ * @example
+ * ```ts
+ * if (code === 'initialization_expired' || code === 'initialization_stale')
+ *   await resetForInvalidInitializationLease(ctx);
+ * ```
  */
 export async function resetForInvalidInitializationLease(ctx: EngineContext): Promise<void> {
   await ctx.db.transaction(async (tx) => {

@@ -11,7 +11,15 @@
 
 import type { ClientErrorCode } from '../errors.js';
 
-/** Lifecycle states. */
+/**
+ * Lifecycle states.
+ *
+ * @example
+ * ```ts
+ * const state: ClientState = deriveClientState(facts);
+ * if (state === 'source_recovery') await client.rebuild();
+ * ```
+ */
 export type ClientState =
   /** Not opened yet in this process, or closed. */
   | 'closed'
@@ -28,7 +36,15 @@ export type ClientState =
   /** An attach is replacing local data with the server state; finish it with `attach(sameUser)`. */
   | 'remote_replace_pending';
 
-/** Public commands that depend on the state. */
+/**
+ * Public commands that depend on the state.
+ *
+ * @example
+ * ```ts
+ * const command: ClientCommand = 'pushPending';
+ * const guard = COMMAND_GUARDS[state][command];
+ * ```
+ */
 export type ClientCommand =
   | 'open'
   | 'attach'
@@ -41,13 +57,28 @@ export type ClientCommand =
   | 'startAutomaticDownloads'
   | 'status';
 
-/** What a state does with a command: run it, or refuse with a typed error code. */
+/**
+ * What a state does with a command: run it, or refuse with a typed error code.
+ *
+ * @example
+ * ```ts
+ * const guard: CommandGuard = COMMAND_GUARDS[state].sync;
+ * if (guard !== 'allow') throw clientError(guard.refuse, `sync is not allowed in ${state}`);
+ * ```
+ */
 export type CommandGuard = 'allow' | { readonly refuse: ClientErrorCode };
 
 const allow = 'allow' as const;
 const refuse = (code: ClientErrorCode): CommandGuard => ({ refuse: code });
 
-/** The guard table: every state × every command. */
+/**
+ * The guard table: every state × every command.
+ *
+ * @example
+ * ```ts
+ * COMMAND_GUARDS.anonymous.pushPending; // { refuse: 'attach_required' }
+ * ```
+ */
 export const COMMAND_GUARDS: Readonly<
   Record<ClientState, Readonly<Record<ClientCommand, CommandGuard>>>
 > = {
@@ -137,7 +168,17 @@ export const COMMAND_GUARDS: Readonly<
   },
 };
 
-/** Facts the state is derived from. */
+/**
+ * Facts the state is derived from.
+ *
+ * @example
+ * ```ts
+ * const facts: StateFacts = {
+ *   opened: true, sessionAttached: false, bindingState: 'attached',
+ *   operationKind: 'none', rebuildRequired: false,
+ * };
+ * ```
+ */
 export interface StateFacts {
   readonly opened: boolean;
   readonly sessionAttached: boolean;
@@ -146,7 +187,14 @@ export interface StateFacts {
   readonly rebuildRequired: boolean;
 }
 
-/** Derives the lifecycle state. */
+/**
+ * Derives the lifecycle state.
+ *
+ * @example
+ * ```ts
+ * const state = deriveClientState({ ...facts, sessionAttached: true }); // 'ready'
+ * ```
+ */
 export function deriveClientState(f: StateFacts): ClientState {
   if (!f.opened) return 'closed';
   if (f.operationKind === 'remote_replace') return 'remote_replace_pending';
@@ -156,7 +204,15 @@ export function deriveClientState(f: StateFacts): ClientState {
   return f.rebuildRequired ? 'rebuild_required' : 'ready';
 }
 
-/** Events that move the state (results of workflows). */
+/**
+ * Events that move the state (results of workflows).
+ *
+ * @example
+ * ```ts
+ * const event: ClientEvent = 'push_source_rejected';
+ * const next = TRANSITIONS.ready[event]; // 'source_recovery'
+ * ```
+ */
 export type ClientEvent =
   | 'opened'
   | 'attach_connected'
@@ -172,7 +228,14 @@ export type ClientEvent =
   | 'detach_blocked'
   | 'closed';
 
-/** The transition table: state × event → next state (`null`: the event cannot occur there). */
+/**
+ * The transition table: state × event → next state (`null`: the event cannot occur there).
+ *
+ * @example
+ * ```ts
+ * TRANSITIONS.ready.pull_checkpoint_unavailable; // 'rebuild_required'
+ * ```
+ */
 export const TRANSITIONS: Readonly<
   Record<ClientState, Readonly<Record<ClientEvent, ClientState | null>>>
 > = {
@@ -283,9 +346,30 @@ export const TRANSITIONS: Readonly<
   },
 };
 
-/** Every state, for exhaustive iteration. */
+/**
+ * Every state, for exhaustive iteration.
+ *
+ * @example
+ * ```ts
+ * for (const state of CLIENT_STATES) console.log(state, COMMAND_GUARDS[state].sync);
+ * ```
+ */
 export const CLIENT_STATES = Object.keys(COMMAND_GUARDS) as ClientState[];
-/** Every guarded command. */
+/**
+ * Every guarded command.
+ *
+ * @example
+ * ```ts
+ * const allowed = CLIENT_COMMANDS.filter((c) => COMMAND_GUARDS.anonymous[c] === 'allow');
+ * ```
+ */
 export const CLIENT_COMMANDS = Object.keys(COMMAND_GUARDS.ready) as ClientCommand[];
-/** Every event. */
+/**
+ * Every event.
+ *
+ * @example
+ * ```ts
+ * const possible = CLIENT_EVENTS.filter((e) => TRANSITIONS.ready[e] !== null);
+ * ```
+ */
 export const CLIENT_EVENTS = Object.keys(TRANSITIONS.ready) as ClientEvent[];

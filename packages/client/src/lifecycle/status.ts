@@ -12,7 +12,14 @@ import {
   readOperation,
 } from '../local/state-store.js';
 
-/** Unsynced local work. */
+/**
+ * Unsynced local work.
+ *
+ * @example
+ * ```ts
+ * const { pendingRowCount, blocksDetach } = await client.pendingSyncStatus();
+ * ```
+ */
 export interface PendingSyncStatus {
   readonly hasPendingSyncData: boolean;
   /** Dirty rows + rows of the frozen outbox. */
@@ -21,7 +28,15 @@ export interface PendingSyncStatus {
   readonly blocksDetach: boolean;
 }
 
-/** Overall sync status. */
+/**
+ * Overall sync status.
+ *
+ * @example
+ * ```ts
+ * const status = await client.syncStatus();
+ * if (status.authority === 'pending_local_seed') showSeedingBanner();
+ * ```
+ */
 export interface SyncStatus {
   /**
    * `pending_local_seed`: attached with a seed lease whose first push is not committed yet;
@@ -35,7 +50,15 @@ export interface SyncStatus {
   readonly rebuildRequired: boolean;
 }
 
-/** Writer identity and recovery state. */
+/**
+ * Writer identity and recovery state.
+ *
+ * @example
+ * ```ts
+ * const info = await client.sourceInfo();
+ * if (info.sourceRecoveryRequired) await client.rebuild();
+ * ```
+ */
 export interface SourceInfo {
   readonly currentSourceId: string;
   readonly rebuildRequired: boolean;
@@ -43,7 +66,14 @@ export interface SourceInfo {
   readonly sourceRecoveryReason: string | null;
 }
 
-/** Reads the pending status. */
+/**
+ * Reads the pending status.
+ *
+ * @example
+ * ```ts
+ * const { hasPendingSyncData } = await readPendingStatus(db);
+ * ```
+ */
 export async function readPendingStatus(db: SqlExecutor): Promise<PendingSyncStatus> {
   const attachment = await readAttachment(db);
   const count = (await countDirtyRows(db)) + (await countOutboxRows(db));
@@ -54,7 +84,14 @@ export async function readPendingStatus(db: SqlExecutor): Promise<PendingSyncSta
   };
 }
 
-/** Reads the full status. */
+/**
+ * Reads the full status.
+ *
+ * @example
+ * ```ts
+ * const { bindingState, lastBundleSeqSeen } = await readSyncStatus(db);
+ * ```
+ */
 export async function readSyncStatus(db: SqlExecutor): Promise<SyncStatus> {
   const attachment = await readAttachment(db);
   const pending = await readPendingStatus(db);
@@ -73,7 +110,14 @@ export async function readSyncStatus(db: SqlExecutor): Promise<SyncStatus> {
   };
 }
 
-/** Reads the source info. */
+/**
+ * Reads the source info.
+ *
+ * @example
+ * ```ts
+ * const { currentSourceId, sourceRecoveryReason } = await readSourceInfo(db);
+ * ```
+ */
 export async function readSourceInfo(db: SqlExecutor): Promise<SourceInfo> {
   const attachment = await readAttachment(db);
   const operation = await readOperation(db);

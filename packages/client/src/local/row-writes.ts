@@ -20,7 +20,14 @@ function hexToBytes(hex: string): Uint8Array {
   return out;
 }
 
-/** The SQLite value of a row's key, from its local `key_json` (blob keys are hex there). */
+/**
+ * The SQLite value of a row's key, from its local `key_json` (blob keys are hex there).
+ *
+ * @example
+ * ```ts
+ * await tx.run('DELETE FROM todos WHERE id = ?', [localKeyBindValue(table, keyJson)]);
+ * ```
+ */
 export function localKeyBindValue(table: ManagedTable, keyJson: string): SqlValue {
   const parsed = JSON.parse(keyJson) as Record<string, unknown>;
   const value = parsed[table.keyColumn];
@@ -28,7 +35,14 @@ export function localKeyBindValue(table: ManagedTable, keyJson: string): SqlValu
   return table.keyKind === 'uuid_blob' ? hexToBytes(value) : value;
 }
 
-/** Upserts a row given in wire form (server spelling). */
+/**
+ * Upserts a row given in wire form (server spelling).
+ *
+ * @example
+ * ```ts
+ * await writeWireRow(tx, table, { id: 'todo-1', title: 'milk' });
+ * ```
+ */
 export async function writeWireRow(
   tx: SqlExecutor,
   table: ManagedTable,
@@ -37,7 +51,14 @@ export async function writeWireRow(
   await tx.run(upsertSql(table), wirePayloadToRow(table, payload));
 }
 
-/** Deletes the app row with the given local key. */
+/**
+ * Deletes the app row with the given local key.
+ *
+ * @example
+ * ```ts
+ * await deleteAppRow(tx, table, '{"id":"todo-1"}');
+ * ```
+ */
 export async function deleteAppRow(
   tx: SqlExecutor,
   table: ManagedTable,
@@ -46,7 +67,15 @@ export async function deleteAppRow(
   await tx.run(deleteSql(table), [localKeyBindValue(table, keyJson)]);
 }
 
-/** The live app row in local JSON form (what a capture trigger writes), or null when absent. */
+/**
+ * The live app row in local JSON form (what a capture trigger writes), or null when absent.
+ *
+ * @example
+ * ```ts
+ * const live = await readLivePayload(tx, table, keyJson);
+ * if (live === null) console.log('row was deleted locally');
+ * ```
+ */
 export async function readLivePayload(
   tx: SqlExecutor,
   table: ManagedTable,
@@ -59,7 +88,14 @@ export async function readLivePayload(
   return row ? String(row.payload) : null;
 }
 
-/** Upserts `_sync_row_state`. */
+/**
+ * Upserts `_sync_row_state`.
+ *
+ * @example
+ * ```ts
+ * await setRowState(tx, table, keyJson, row.row_version, row.op === 'DELETE');
+ * ```
+ */
 export async function setRowState(
   tx: SqlExecutor,
   table: ManagedTable,
@@ -76,7 +112,14 @@ export async function setRowState(
   );
 }
 
-/** Deletes `_sync_row_state` for a key. */
+/**
+ * Deletes `_sync_row_state` for a key.
+ *
+ * @example
+ * ```ts
+ * await deleteRowState(tx, table, keyJson);
+ * ```
+ */
 export async function deleteRowState(
   tx: SqlExecutor,
   table: ManagedTable,
@@ -88,7 +131,15 @@ export async function deleteRowState(
   );
 }
 
-/** Reads `_sync_row_state` for a key. */
+/**
+ * Reads `_sync_row_state` for a key.
+ *
+ * @example
+ * ```ts
+ * const state = await readRowState(tx, table, keyJson);
+ * const baseRowVersion = state?.rowVersion ?? 0;
+ * ```
+ */
 export async function readRowState(
   tx: SqlExecutor,
   table: ManagedTable,
@@ -101,7 +152,15 @@ export async function readRowState(
   return r ? { rowVersion: Number(r.row_version), deleted: Number(r.deleted) !== 0 } : undefined;
 }
 
-/** Reads the dirty row of a key. */
+/**
+ * Reads the dirty row of a key.
+ *
+ * @example
+ * ```ts
+ * const dirty = await readDirty(tx, table, keyJson);
+ * if (dirty) console.log(dirty.op, dirty.baseRowVersion);
+ * ```
+ */
 export async function readDirty(
   tx: SqlExecutor,
   table: ManagedTable,
@@ -120,7 +179,14 @@ export async function readDirty(
     : undefined;
 }
 
-/** Deletes the dirty row of a key. */
+/**
+ * Deletes the dirty row of a key.
+ *
+ * @example
+ * ```ts
+ * await deleteDirty(tx, table, keyJson);
+ * ```
+ */
 export async function deleteDirty(
   tx: SqlExecutor,
   table: ManagedTable,
@@ -135,6 +201,11 @@ export async function deleteDirty(
 /**
  * Puts local intent back into `_sync_dirty_rows`. A key that is already dirty keeps its ordinal
  * and gets the given op/base/payload; a new key gets the next ordinal.
+ *
+ * @example
+ * ```ts
+ * await requeueDirty(tx, table, row.keyJson, row.op, row.baseRowVersion, row.localPayload);
+ * ```
  */
 export async function requeueDirty(
   tx: SqlExecutor,
@@ -153,7 +224,14 @@ export async function requeueDirty(
   );
 }
 
-/** Re-serialises the live row (or its absence) as dirty intent with a new base version. */
+/**
+ * Re-serialises the live row (or its absence) as dirty intent with a new base version.
+ *
+ * @example
+ * ```ts
+ * await requeueFromLive(tx, table, keyJson, serverRowVersion, serverRowIsLive);
+ * ```
+ */
 export async function requeueFromLive(
   tx: SqlExecutor,
   table: ManagedTable,

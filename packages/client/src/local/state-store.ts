@@ -7,7 +7,14 @@
 
 import type { SqlExecutor, SqlValue } from '../driver/driver.js';
 
-/** `_sync_attachment_state`. */
+/**
+ * `_sync_attachment_state`.
+ *
+ * @example
+ * ```ts
+ * const { bindingState, attachedUserId } = await readAttachment(db);
+ * ```
+ */
 export interface AttachmentState {
   readonly currentSourceId: string;
   readonly bindingState: 'anonymous' | 'attached';
@@ -18,10 +25,26 @@ export interface AttachmentState {
   readonly pendingInitializationId: string;
 }
 
-/** Kinds of durable multi-step operations. */
+/**
+ * Kinds of durable multi-step operations.
+ *
+ * @example
+ * ```ts
+ * const { kind } = await readOperation(db);
+ * if (kind === 'source_recovery') await client.rebuild();
+ * ```
+ */
 export type OperationKind = 'none' | 'remote_replace' | 'source_recovery';
 
-/** `_sync_operation_state`. */
+/**
+ * `_sync_operation_state`.
+ *
+ * @example
+ * ```ts
+ * const op: OperationState = await readOperation(db);
+ * if (op.kind === 'remote_replace') console.log(op.targetUserId);
+ * ```
+ */
 export interface OperationState {
   readonly kind: OperationKind;
   readonly targetUserId: string;
@@ -34,7 +57,15 @@ export interface OperationState {
   readonly snapshotStageComplete: boolean;
 }
 
-/** `_sync_outbox_bundle`. */
+/**
+ * `_sync_outbox_bundle`.
+ *
+ * @example
+ * ```ts
+ * const header: OutboxHeader = await readOutboxHeader(db);
+ * if (header.state === 'committed_remote') console.log(header.remoteBundleSeq);
+ * ```
+ */
 export interface OutboxHeader {
   readonly state: 'none' | 'prepared' | 'committed_remote';
   readonly sourceId: string;
@@ -46,7 +77,14 @@ export interface OutboxHeader {
   readonly remoteBundleSeq: number;
 }
 
-/** One `_sync_outbox_rows` row. */
+/**
+ * One `_sync_outbox_rows` row.
+ *
+ * @example
+ * ```ts
+ * for (const row of await readOutboxRows(db)) console.log(row.rowOrdinal, row.tableName, row.op);
+ * ```
+ */
 export interface OutboxRow {
   readonly sourceBundleId: number;
   readonly rowOrdinal: number;
@@ -60,7 +98,14 @@ export interface OutboxRow {
   readonly wirePayload: string | null;
 }
 
-/** One `_sync_dirty_rows` row. */
+/**
+ * One `_sync_dirty_rows` row.
+ *
+ * @example
+ * ```ts
+ * for (const row of await readDirtyRows(db)) console.log(row.tableName, row.keyJson, row.op);
+ * ```
+ */
 export interface DirtyRow {
   readonly schemaName: string;
   readonly tableName: string;
@@ -75,7 +120,14 @@ const num = (v: SqlValue | undefined): number =>
   typeof v === 'bigint' ? Number(v) : Number(v ?? 0);
 const str = (v: SqlValue | undefined): string => (v === null || v === undefined ? '' : String(v));
 
-/** Reads `_sync_attachment_state`. */
+/**
+ * Reads `_sync_attachment_state`.
+ *
+ * @example
+ * ```ts
+ * const { lastBundleSeqSeen } = await readAttachment(db);
+ * ```
+ */
 export async function readAttachment(db: SqlExecutor): Promise<AttachmentState> {
   const r = await db.get(
     'SELECT current_source_id, binding_state, attached_user_id, schema_name, last_bundle_seq_seen, rebuild_required, pending_initialization_id FROM _sync_attachment_state WHERE singleton_key = 1',
@@ -92,7 +144,15 @@ export async function readAttachment(db: SqlExecutor): Promise<AttachmentState> 
   };
 }
 
-/** Reads `_sync_operation_state`. */
+/**
+ * Reads `_sync_operation_state`.
+ *
+ * @example
+ * ```ts
+ * const operation = await readOperation(db);
+ * if (operation.kind === 'source_recovery') console.log(operation.reason);
+ * ```
+ */
 export async function readOperation(db: SqlExecutor): Promise<OperationState> {
   const r = await db.get(
     'SELECT kind, target_user_id, reason, replacement_source_id, staged_snapshot_id, snapshot_bundle_seq, snapshot_row_count, snapshot_byte_count, snapshot_stage_complete FROM _sync_operation_state WHERE singleton_key = 1',
@@ -111,7 +171,14 @@ export async function readOperation(db: SqlExecutor): Promise<OperationState> {
   };
 }
 
-/** Reads `_sync_outbox_bundle`. */
+/**
+ * Reads `_sync_outbox_bundle`.
+ *
+ * @example
+ * ```ts
+ * const { state, sourceBundleId } = await readOutboxHeader(db);
+ * ```
+ */
 export async function readOutboxHeader(db: SqlExecutor): Promise<OutboxHeader> {
   const r = await db.get(
     'SELECT state, source_id, source_bundle_id, initialization_id, canonical_request_hash, row_count, remote_bundle_hash, remote_bundle_seq FROM _sync_outbox_bundle WHERE singleton_key = 1',
@@ -129,7 +196,14 @@ export async function readOutboxHeader(db: SqlExecutor): Promise<OutboxHeader> {
   };
 }
 
-/** Reads every outbox row in `row_ordinal` order. */
+/**
+ * Reads every outbox row in `row_ordinal` order.
+ *
+ * @example
+ * ```ts
+ * const rows = await readOutboxRows(tx);
+ * ```
+ */
 export async function readOutboxRows(db: SqlExecutor): Promise<OutboxRow[]> {
   const rows = await db.all(
     'SELECT source_bundle_id, row_ordinal, schema_name, table_name, key_json, wire_key_json, op, base_row_version, local_payload, wire_payload FROM _sync_outbox_rows ORDER BY source_bundle_id, row_ordinal',
@@ -148,7 +222,14 @@ export async function readOutboxRows(db: SqlExecutor): Promise<OutboxRow[]> {
   }));
 }
 
-/** Reads every dirty row ordered by `dirty_ordinal`. */
+/**
+ * Reads every dirty row ordered by `dirty_ordinal`.
+ *
+ * @example
+ * ```ts
+ * const dirty = await readDirtyRows(tx);
+ * ```
+ */
 export async function readDirtyRows(db: SqlExecutor): Promise<DirtyRow[]> {
   const rows = await db.all(
     'SELECT schema_name, table_name, key_json, op, base_row_version, payload, dirty_ordinal FROM _sync_dirty_rows ORDER BY dirty_ordinal, table_name, key_json',
@@ -164,17 +245,38 @@ export async function readDirtyRows(db: SqlExecutor): Promise<DirtyRow[]> {
   }));
 }
 
-/** Number of dirty rows. */
+/**
+ * Number of dirty rows.
+ *
+ * @example
+ * ```ts
+ * const pending = (await countDirtyRows(db)) + (await countOutboxRows(db));
+ * ```
+ */
 export async function countDirtyRows(db: SqlExecutor): Promise<number> {
   return num((await db.get('SELECT COUNT(*) AS n FROM _sync_dirty_rows'))?.n);
 }
 
-/** Number of outbox rows. */
+/**
+ * Number of outbox rows.
+ *
+ * @example
+ * ```ts
+ * if ((await countOutboxRows(db)) > 0) console.log('a frozen upload is pending');
+ * ```
+ */
 export async function countOutboxRows(db: SqlExecutor): Promise<number> {
   return num((await db.get('SELECT COUNT(*) AS n FROM _sync_outbox_rows'))?.n);
 }
 
-/** `next_source_bundle_id` of a source (1 when the row is missing). */
+/**
+ * `next_source_bundle_id` of a source (1 when the row is missing).
+ *
+ * @example
+ * ```ts
+ * const sourceBundleId = await readNextSourceBundleId(tx, attachment.currentSourceId);
+ * ```
+ */
 export async function readNextSourceBundleId(db: SqlExecutor, sourceId: string): Promise<number> {
   const r = await db.get(
     'SELECT next_source_bundle_id FROM _sync_source_state WHERE source_id = ?',
@@ -183,7 +285,14 @@ export async function readNextSourceBundleId(db: SqlExecutor, sourceId: string):
   return r ? num(r.next_source_bundle_id) : 1;
 }
 
-/** Raises a source's `next_source_bundle_id` to at least `atLeast` (creating the row if needed). */
+/**
+ * Raises a source's `next_source_bundle_id` to at least `atLeast` (creating the row if needed).
+ *
+ * @example
+ * ```ts
+ * await raiseNextSourceBundleId(tx, header.sourceId, header.sourceBundleId + 1);
+ * ```
+ */
 export async function raiseNextSourceBundleId(
   db: SqlExecutor,
   sourceId: string,
@@ -196,7 +305,14 @@ export async function raiseNextSourceBundleId(
   );
 }
 
-/** Sets columns of `_sync_attachment_state` (only the ones given). */
+/**
+ * Sets columns of `_sync_attachment_state` (only the ones given).
+ *
+ * @example
+ * ```ts
+ * await db.transaction((tx) => updateAttachment(tx, { rebuildRequired: true }));
+ * ```
+ */
 export async function updateAttachment(
   db: SqlExecutor,
   patch: Partial<{
@@ -232,7 +348,14 @@ export async function updateAttachment(
   );
 }
 
-/** Resets `_sync_operation_state` to kind `none` (every column back to its default). */
+/**
+ * Resets `_sync_operation_state` to kind `none` (every column back to its default).
+ *
+ * @example
+ * ```ts
+ * await db.transaction((tx) => clearOperation(tx));
+ * ```
+ */
 export async function clearOperation(db: SqlExecutor): Promise<void> {
   await db.run(
     `UPDATE _sync_operation_state SET kind = 'none', target_user_id = '', reason = '', replacement_source_id = '',
@@ -241,7 +364,14 @@ export async function clearOperation(db: SqlExecutor): Promise<void> {
   );
 }
 
-/** Writes `_sync_operation_state` (unspecified columns reset to defaults). */
+/**
+ * Writes `_sync_operation_state` (unspecified columns reset to defaults).
+ *
+ * @example
+ * ```ts
+ * await writeOperation(tx, { kind: 'remote_replace', targetUserId: 'user-123' });
+ * ```
+ */
 export async function writeOperation(db: SqlExecutor, op: Partial<OperationState>): Promise<void> {
   await db.run(
     `UPDATE _sync_operation_state SET kind = ?, target_user_id = ?, reason = ?, replacement_source_id = ?,
@@ -261,7 +391,14 @@ export async function writeOperation(db: SqlExecutor, op: Partial<OperationState
   );
 }
 
-/** Clears the outbox header and rows. */
+/**
+ * Clears the outbox header and rows.
+ *
+ * @example
+ * ```ts
+ * await db.transaction((tx) => clearOutbox(tx));
+ * ```
+ */
 export async function clearOutbox(db: SqlExecutor): Promise<void> {
   await db.run('DELETE FROM _sync_outbox_rows');
   await db.run(
@@ -273,6 +410,13 @@ export async function clearOutbox(db: SqlExecutor): Promise<void> {
 /**
  * Runs `fn` in one write transaction with deferred foreign keys and capture suppressed
  * (`apply_mode = 1`). The flag is reset before COMMIT, so it is never committed as 1.
+ *
+ * @example
+ * ```ts
+ * await inApplyMode(db, async (tx) => {
+ *   await tx.run('DELETE FROM todos');
+ * });
+ * ```
  */
 export async function inApplyMode<T>(
   db: { transaction<R>(fn: (tx: SqlExecutor) => Promise<R>): Promise<R> },

@@ -25,7 +25,14 @@ import { inApplyMode, readAttachment, updateAttachment } from '../local/state-st
 import { wireKeyToLocalKeyJson } from '../local/value-codec.js';
 import { tableFor } from '../push/replay.js';
 
-/** What applying a bundle did. */
+/**
+ * What applying a bundle did.
+ *
+ * @example
+ * ```ts
+ * const { applied, rebased, tables } = await applyPulledBundle(ctx, bundle);
+ * ```
+ */
 export interface BundleApplyResult {
   readonly applied: number;
   readonly skipped: number;
@@ -33,7 +40,14 @@ export interface BundleApplyResult {
   readonly tables: readonly string[];
 }
 
-/** Applies `bundle` and advances `last_bundle_seq_seen` to at least its `bundle_seq`. */
+/**
+ * Applies `bundle` and advances `last_bundle_seq_seen` to at least its `bundle_seq`.
+ *
+ * @example
+ * ```ts
+ * for (const bundle of resp.bundles) await applyPulledBundle(ctx, bundle);
+ * ```
+ */
 export async function applyPulledBundle(
   ctx: EngineContext,
   bundle: Bundle,
@@ -48,7 +62,14 @@ export async function applyPulledBundle(
   });
 }
 
-/** Applies authoritative rows inside an open apply-mode transaction. */
+/**
+ * Applies authoritative rows inside an open apply-mode transaction.
+ *
+ * @example
+ * ```ts
+ * const result = await inApplyMode(ctx.db, (tx) => applyRows(tx, ctx, chunk.rows));
+ * ```
+ */
 export async function applyRows(
   tx: SqlExecutor,
   ctx: EngineContext,

@@ -14,7 +14,15 @@ import { callRemote } from '../remote/call.js';
 import { validatePullResponse } from '../remote/validate-responses.js';
 import { applyPulledBundle } from './apply-bundle.js';
 
-/** Result of a pull. */
+/**
+ * Result of a pull.
+ *
+ * @example
+ * ```ts
+ * const report = await client.pullToStable();
+ * if (report.outcome !== 'already_at_target') refresh(report.updatedTables);
+ * ```
+ */
 export interface PullReport {
   readonly outcome: 'already_at_target' | 'applied_incremental' | 'applied_snapshot';
   readonly lastBundleSeqSeen: number;
@@ -25,7 +33,15 @@ export interface PullReport {
   readonly recoveryReason?: 'history_pruned' | 'checkpoint_ahead';
 }
 
-/** Signals that the checkpoint cannot be served incrementally and a rebuild is required. */
+/**
+ * Signals that the checkpoint cannot be served incrementally and a rebuild is required.
+ *
+ * @example
+ * ```ts
+ * try { await pullToStable(ctx, signal); }
+ * catch (e) { if (e instanceof CheckpointRecoveryNeeded) await rebuildFromSnapshot(ctx, { mode: 'keep_source' }); }
+ * ```
+ */
 export class CheckpointRecoveryNeeded extends Error {
   constructor(readonly reason: 'history_pruned' | 'checkpoint_ahead') {
     super(`checkpoint recovery needed: ${reason}`);
@@ -35,6 +51,11 @@ export class CheckpointRecoveryNeeded extends Error {
 /**
  * Pulls to the server's stable bundle sequence. Throws {@link CheckpointRecoveryNeeded} after
  * persisting `rebuild_required = 1` when the server cannot serve the checkpoint.
+ *
+ * @example
+ * ```ts
+ * const { lastBundleSeqSeen, rowsApplied } = await pullToStable(ctx, signal);
+ * ```
  */
 export async function pullToStable(ctx: EngineContext, signal?: AbortSignal): Promise<PullReport> {
   const start = await readAttachment(ctx.db);

@@ -5,7 +5,15 @@
  * @module
  */
 
-/** What the server said about the conflicting row, plus the local intent. */
+/**
+ * What the server said about the conflicting row, plus the local intent.
+ *
+ * @example
+ * ```ts
+ * const resolver: ConflictResolver = (c: ConflictContext) =>
+ *   c.serverRowDeleted ? { kind: 'accept_server' } : { kind: 'keep_local' };
+ * ```
+ */
 export interface ConflictContext {
   readonly schema: string;
   readonly table: string;
@@ -21,7 +29,17 @@ export interface ConflictContext {
   readonly serverRow: Readonly<Record<string, unknown>> | null;
 }
 
-/** The decision of a resolver. */
+/**
+ * The decision of a resolver.
+ *
+ * @example
+ * ```ts
+ * const merged: ConflictResolution = {
+ *   kind: 'keep_merged',
+ *   mergedPayload: { ...c.serverRow, title: c.localPayload?.title },
+ * };
+ * ```
+ */
 export type ConflictResolution =
   | { readonly kind: 'accept_server' }
   | { readonly kind: 'keep_local' }

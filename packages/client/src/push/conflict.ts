@@ -37,7 +37,15 @@ import {
 import type { ConflictContext, ConflictResolution } from './conflict-resolver.js';
 import { tableFor } from './replay.js';
 
-/** Resolves a conflict body; returns the app tables changed locally. */
+/**
+ * Resolves a conflict body; returns the app tables changed locally.
+ *
+ * @example
+ * ```ts
+ * if (isOversyncClientError(e, 'http_error') && e.details.serverError === 'push_conflict')
+ *   changed = await handlePushConflict(ctx, e.details.body);
+ * ```
+ */
 export async function handlePushConflict(ctx: EngineContext, body: unknown): Promise<string[]> {
   const parsed = v.safeParse(PushConflictBodySchema, body);
   if (!parsed.success) {

@@ -23,7 +23,14 @@ interface FrozenRow {
   readonly dirtyOrdinal: number;
 }
 
-/** Result of a freeze. */
+/**
+ * Result of a freeze.
+ *
+ * @example
+ * ```ts
+ * const { rowCount, sourceBundleId } = await db.transaction((tx) => freezeOutbox(tx, ctx.schema));
+ * ```
+ */
 export interface FreezeResult {
   readonly rowCount: number;
   readonly sourceId: string;
@@ -35,6 +42,12 @@ export interface FreezeResult {
  * Freezes the dirty rows into the outbox inside `tx` (which must be a write transaction).
  * No-op rows (a DELETE of a key the server never saw) are dropped. Returns `rowCount: 0` when
  * nothing is left to push.
+ *
+ * @example
+ * ```ts
+ * const frozen = await ctx.db.transaction((tx) => freezeOutbox(tx, ctx.schema));
+ * if (frozen.rowCount === 0) return { kind: 'no_change' };
+ * ```
  */
 export async function freezeOutbox(tx: SqlExecutor, schema: LocalSchema): Promise<FreezeResult> {
   const attachment = await readAttachment(tx);

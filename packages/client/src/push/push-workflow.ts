@@ -31,7 +31,15 @@ import { handlePushConflict } from './conflict.js';
 import { freezeOutbox } from './freeze.js';
 import { replayCommittedBundle } from './replay.js';
 
-/** Result of `pushPending`. */
+/**
+ * Result of `pushPending`.
+ *
+ * @example
+ * ```ts
+ * const report = await client.pushPending();
+ * if (report.outcome === 'committed') console.log(report.bundleSeq, report.rowCount);
+ * ```
+ */
 export interface PushReport {
   readonly outcome: 'no_change' | 'committed';
   /** Server bundle sequence of the last committed bundle (when committed). */
@@ -56,6 +64,11 @@ const SOURCE_RECOVERY_CODES = new Set([
  * replay wait for the next call; after a resolved conflict the requeued rows are retried here,
  * up to `maxConflictRetries` times. The caller holds the operation lock and has checked the
  * lifecycle preconditions.
+ *
+ * @example
+ * ```ts
+ * const { outcome, conflictsResolved } = await pushPending(ctx, signal);
+ * ```
  */
 export async function pushPending(ctx: EngineContext, signal?: AbortSignal): Promise<PushReport> {
   const updated = new Set<string>();

@@ -34,7 +34,14 @@ import {
 } from '../local/state-store.js';
 import { wireKeyToLocalKeyJson } from '../local/value-codec.js';
 
-/** Replays a committed bundle; returns the app tables it changed. */
+/**
+ * Replays a committed bundle; returns the app tables it changed.
+ *
+ * @example
+ * ```ts
+ * const tables = await replayCommittedBundle(ctx, header, committedRows);
+ * ```
+ */
 export async function replayCommittedBundle(
   ctx: EngineContext,
   header: OutboxHeader,
@@ -137,7 +144,14 @@ async function acceptCommitted(
   changed.add(table.tableName);
 }
 
-/** Looks up a managed table named by the server; unknown tables are a protocol error. */
+/**
+ * Looks up a managed table named by the server; unknown tables are a protocol error.
+ *
+ * @example
+ * ```ts
+ * const table = tableFor(ctx, row.schema, row.table);
+ * ```
+ */
 export function tableFor(ctx: EngineContext, schema: string, tableName: string): ManagedTable {
   const table = schema === ctx.schema.schema ? ctx.schema.byName.get(tableName) : undefined;
   if (!table) {

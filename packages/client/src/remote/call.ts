@@ -7,7 +7,14 @@
 import type { EngineContext } from '../engine-context.js';
 import { withTransientRetry } from './transient-retry.js';
 
-/** Calls `fn` with transient retry (network errors, 502/503/504, 429) per the client options. */
+/**
+ * Calls `fn` with transient retry (network errors, 502/503/504, 429) per the client options.
+ *
+ * @example
+ * ```ts
+ * const caps = await callRemote(ctx, () => ctx.remote.capabilities(req), signal);
+ * ```
+ */
 export function callRemote<T>(
   ctx: EngineContext,
   fn: () => Promise<T>,

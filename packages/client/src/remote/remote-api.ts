@@ -28,13 +28,30 @@ import type {
   WatchEvent,
 } from '@oversync/protocol';
 
-/** Per-request context: the writer identity sent as `Oversync-Source-ID`, and cancellation. */
+/**
+ * Per-request context: the writer identity sent as `Oversync-Source-ID`, and cancellation.
+ *
+ * @example
+ * ```ts
+ * const req: RequestContext = { sourceId: attachment.currentSourceId, signal };
+ * const caps = await ctx.remote.capabilities(req);
+ * ```
+ */
 export interface RequestContext {
   readonly sourceId: string;
   readonly signal?: AbortSignal;
 }
 
-/** Body of `POST /sync/push-sessions`. */
+/**
+ * Body of `POST /sync/push-sessions`.
+ *
+ * @example
+ * ```ts
+ * const body: CreatePushSessionInput = { source_bundle_id: header.sourceBundleId,
+ *   planned_row_count: header.rowCount, canonical_request_hash: header.canonicalRequestHash };
+ * const res = await ctx.remote.createPushSession(req, body);
+ * ```
+ */
 export interface CreatePushSessionInput {
   readonly source_bundle_id: number;
   readonly planned_row_count: number;
@@ -43,18 +60,40 @@ export interface CreatePushSessionInput {
   readonly initialization_id?: string;
 }
 
-/** One event read from the watch stream. */
+/**
+ * One event read from the watch stream.
+ *
+ * @example
+ * ```ts
+ * for await (const item of stream) if (item.type === 'bundle') await pull();
+ * ```
+ */
 export type WatchStreamItem =
   | { readonly type: 'bundle'; readonly event: WatchEvent }
   | { readonly type: 'heartbeat' };
 
-/** An open `GET /sync/watch` stream. */
+/**
+ * An open `GET /sync/watch` stream.
+ *
+ * @example
+ * ```ts
+ * const stream = await ctx.remote.watch(req, checkpoint);
+ * try { for await (const item of stream) handle(item); } finally { await stream.close(); }
+ * ```
+ */
 export interface WatchStream extends AsyncIterable<WatchStreamItem> {
   /** Cancels the underlying response body. Idempotent. */
   close(): Promise<void>;
 }
 
-/** The HTTP operations of the G2 protocol, as used by the client. */
+/**
+ * The HTTP operations of the G2 protocol, as used by the client.
+ *
+ * @example
+ * ```ts
+ * const resp = await remote.pull({ sourceId }, { afterBundleSeq: 0, maxBundles: 1000 });
+ * ```
+ */
 export interface RemoteApi {
   capabilities(ctx: RequestContext): Promise<CapabilitiesResponse>;
   connect(ctx: RequestContext, body: { has_local_pending_rows: boolean }): Promise<ConnectResponse>;

@@ -53,10 +53,24 @@ import type { RequestContext } from '../remote/remote-api.js';
 import { withSnapshotCapacityRetry } from '../remote/snapshot-capacity-retry.js';
 import { validateSnapshotChunk, validateSnapshotSession } from '../remote/validate-responses.js';
 
-/** How a rebuild treats local state. */
+/**
+ * How a rebuild treats local state.
+ *
+ * @example
+ * ```ts
+ * const mode: RebuildMode = operation.kind === 'source_recovery' ? 'rotate_source' : 'keep_source';
+ * ```
+ */
 export type RebuildMode = 'keep_source' | 'rotate_source' | 'preserve_committed' | 'remote_replace';
 
-/** Result of a rebuild. */
+/**
+ * Result of a rebuild.
+ *
+ * @example
+ * ```ts
+ * const { bundleSeq, rowCount, sourceId } = await rebuildFromSnapshot(ctx, { mode: 'keep_source' });
+ * ```
+ */
 export interface RestoreSummary {
   readonly bundleSeq: number;
   readonly rowCount: number;
@@ -72,7 +86,14 @@ interface StagedSnapshot {
   readonly byteCount: number;
 }
 
-/** Options of {@link rebuildFromSnapshot}. */
+/**
+ * Options of {@link rebuildFromSnapshot}.
+ *
+ * @example
+ * ```ts
+ * const options: RebuildOptions = { mode: 'remote_replace', userId: 'user-123', signal };
+ * ```
+ */
 export interface RebuildOptions {
   readonly mode: RebuildMode;
   /** For `remote_replace`: the user being attached. */
@@ -80,7 +101,14 @@ export interface RebuildOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Runs a full rebuild in the given mode. */
+/**
+ * Runs a full rebuild in the given mode.
+ *
+ * @example
+ * ```ts
+ * const restore = await rebuildFromSnapshot(ctx, { mode: 'keep_source', signal });
+ * ```
+ */
 export async function rebuildFromSnapshot(
   ctx: EngineContext,
   options: RebuildOptions,

@@ -16,13 +16,29 @@ import type { PullReport } from '../pull/pull-workflow.js';
 import { callRemote } from '../remote/call.js';
 import type { WatchStream } from '../remote/remote-api.js';
 
-/** Options of automatic downloads. */
+/**
+ * Options of automatic downloads.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * client.startAutomaticDownloads({ signal: controller.signal });
+ * ```
+ */
 export interface AutomaticDownloadsOptions {
   /** Stops the loop when aborted (same as `handle.stop()`). */
   readonly signal?: AbortSignal;
 }
 
-/** A running automatic-download loop. */
+/**
+ * A running automatic-download loop.
+ *
+ * @example
+ * ```ts
+ * const downloads = client.startAutomaticDownloads();
+ * await downloads.stop();
+ * ```
+ */
 export interface AutomaticDownloadsHandle {
   readonly running: boolean;
   /** Stops the loop and closes an open stream; resolves once it has stopped. */
@@ -31,7 +47,17 @@ export interface AutomaticDownloadsHandle {
   readonly done: Promise<void>;
 }
 
-/** What the loop needs from the client. */
+/**
+ * What the loop needs from the client.
+ *
+ * @example
+ * ```ts
+ * const deps: AutomaticDownloadsDeps = {
+ *   pull: (signal) => client.pullToStable({ signal }),
+ *   checkpoint: async () => (await readAttachment(db)).lastBundleSeqSeen,
+ *   sourceId: async () => (await readAttachment(db)).currentSourceId };
+ * ```
+ */
 export interface AutomaticDownloadsDeps extends AutomaticDownloadsOptions {
   /** Runs a pull under the client's lock; `undefined` when another operation held it. */
   pull(signal: AbortSignal): Promise<PullReport | undefined>;
@@ -41,7 +67,15 @@ export interface AutomaticDownloadsDeps extends AutomaticDownloadsOptions {
 
 const TERMINAL = new Set(['protocol_version_mismatch', 'table_contract_mismatch', 'closed']);
 
-/** Starts the loop. */
+/**
+ * Starts the loop.
+ *
+ * @example
+ * ```ts
+ * const handle = startAutomaticDownloads(ctx, deps);
+ * await handle.stop();
+ * ```
+ */
 export function startAutomaticDownloads(
   ctx: EngineContext,
   deps: AutomaticDownloadsDeps,
