@@ -41,16 +41,17 @@ export async function createSnapshot(
         'DELETE FROM sync.snapshot_sessions WHERE user_pk = $1::int8 AND expires_at <= $2',
         [user.userPk, now],
       );
-      const { rows: counted } = await tx.query<{ n: string }>(
-        'SELECT count(*)::text AS n FROM sync.row_state WHERE user_pk = $1::int8 AND NOT deleted',
-        [user.userPk],
-      );
-      const liveRows = BigInt(counted[0]?.n ?? '0');
-      if (
-        limits.max_rows_per_snapshot_session > 0 &&
-        liveRows > BigInt(limits.max_rows_per_snapshot_session)
-      ) {
-        throw limitExceeded('row_count', liveRows, limits.max_rows_per_snapshot_session);
+      // The pre-check reads every live row state of the user, so it runs only when the
+      // limit is on (it is off by default); the totals after materialising check it again.
+      if (limits.max_rows_per_snapshot_session > 0) {
+        const { rows: counted } = await tx.query<{ n: string }>(
+          'SELECT count(*)::text AS n FROM sync.row_state WHERE user_pk = $1::int8 AND NOT deleted',
+          [user.userPk],
+        );
+        const liveRows = BigInt(counted[0]?.n ?? '0');
+        if (liveRows > BigInt(limits.max_rows_per_snapshot_session)) {
+          throw limitExceeded('row_count', liveRows, limits.max_rows_per_snapshot_session);
+        }
       }
       const snapshotId = ctx.randomUUID();
       const seq = (BigInt(user.nextBundleSeq) - 1n).toString();
@@ -60,33 +61,41 @@ export async function createSnapshot(
          VALUES ($1::uuid, $2::int8, $3::int8, 0, 0, $4)`,
         [snapshotId, user.userPk, seq, expires],
       );
-      let offset = 0n;
+      // Per table: one INSERT … SELECT that renders, numbers and stores the rows, and hands
+      // back only its count, byte sum and widest row (no re-scan of the materialised rows).
+      // `OFFSET 0` keeps the subquery from being flattened: flattened, the row JSON
+      // expression is substituted twice (row_json and octet_length) and rendered twice
+      // per row, after the sort; unflattened it is rendered once, before it.
+      let n = 0n;
+      let bytes = 0n;
+      let widest = 0n;
       for (const t of ctx.catalog.tables) {
         const head = `{"key":{${JSON.stringify(t.keyColumn)}:`;
         const tail = `,"schema":${JSON.stringify(t.schema)},"table":${JSON.stringify(t.table)}}`;
-        const res = await tx.query(
-          `INSERT INTO sync.snapshot_rows (snapshot_id, row_ordinal, byte_len, row_json)
-           SELECT $1::uuid, $2::int8 + row_number() OVER (ORDER BY x.k COLLATE "C"), octet_length(x.j), x.j
-             FROM (SELECT ${keySql(t, 'b')} AS k,
-                          $5 || to_json(${keySql(t, 'b')})::text || '},"payload":' || ${payloadSql(t, 'b')}
-                             || ',"row_version":' || rs.bundle_seq::text || $6 AS j
-                     FROM ${qualified(t.schema, t.table)} AS b
-                     JOIN sync.row_state rs ON rs.user_pk = $3::int8 AND rs.table_id = $4
-                          AND rs.key = ${keySql(t, 'b')} AND b.${quoteIdent(t.keyColumn)} = ${keyCast(t, 'rs.key')}
-                          AND NOT rs.deleted
-                    WHERE b._sync_scope_id = $7) AS x`,
-          [snapshotId, String(offset), user.userPk, t.tableId, head, tail, actor.userId],
+        const { rows: totals } = await tx.query<{ n: string; bytes: string; widest: string }>(
+          `WITH ins AS (
+             INSERT INTO sync.snapshot_rows (snapshot_id, row_ordinal, byte_len, row_json)
+             SELECT $1::uuid, $2::int8 + row_number() OVER (ORDER BY x.k COLLATE "C"), octet_length(x.j), x.j
+               FROM (SELECT ${keySql(t, 'b')} AS k,
+                            $5 || to_json(${keySql(t, 'b')})::text || '},"payload":' || ${payloadSql(t, 'b')}
+                               || ',"row_version":' || rs.bundle_seq::text || $6 AS j
+                       FROM ${qualified(t.schema, t.table)} AS b
+                       JOIN sync.row_state rs ON rs.user_pk = $3::int8 AND rs.table_id = $4
+                            AND rs.key = ${keySql(t, 'b')} AND b.${quoteIdent(t.keyColumn)} = ${keyCast(t, 'rs.key')}
+                            AND NOT rs.deleted
+                      WHERE b._sync_scope_id = $7
+                     OFFSET 0) AS x
+             RETURNING byte_len)
+           SELECT count(*)::text AS n, COALESCE(sum(byte_len), 0)::text AS bytes,
+                  COALESCE(max(byte_len), 0)::text AS widest
+             FROM ins`,
+          [snapshotId, String(n), user.userPk, t.tableId, head, tail, actor.userId],
         );
-        offset += BigInt(res.rowCount);
+        n += BigInt(totals[0]?.n ?? '0');
+        bytes += BigInt(totals[0]?.bytes ?? '0');
+        const w = BigInt(totals[0]?.widest ?? '0');
+        if (w > widest) widest = w;
       }
-      const { rows: totals } = await tx.query<{ n: string; bytes: string; widest: string }>(
-        `SELECT count(*)::text AS n, COALESCE(sum(byte_len), 0)::text AS bytes, COALESCE(max(byte_len), 0)::text AS widest
-           FROM sync.snapshot_rows WHERE snapshot_id = $1::uuid`,
-        [snapshotId],
-      );
-      const n = BigInt(totals[0]?.n ?? '0');
-      const bytes = BigInt(totals[0]?.bytes ?? '0');
-      const widest = BigInt(totals[0]?.widest ?? '0');
       const over = (limit: number, actual: bigint) => limit > 0 && actual > BigInt(limit);
       if (over(limits.max_rows_per_snapshot_session, n)) {
         throw limitExceeded('row_count', n, limits.max_rows_per_snapshot_session);

@@ -5,6 +5,20 @@ import { readIntParam } from '../util/query-params.js';
 
 const CODE = 'snapshot_chunk_invalid';
 
+interface ChunkRow {
+  user_id: string;
+  seq: string;
+  row_count: string;
+  expired: boolean;
+  /** byte_len of the first row after the cursor (null when there is none). */
+  first_len: number | null;
+  /** Rows in the page. */
+  n: number;
+  bytes: string;
+  /** The page's row JSON, comma-joined in ordinal order. */
+  body: string;
+}
+
 interface SessionRow {
   user_id: string;
   seq: string;
@@ -60,49 +74,79 @@ export async function snapshotChunk(
     ),
     ctx.limits.max_bytes_per_snapshot_chunk,
   );
-  const session = await loadSnapshot(ctx, ctx.db, actor, snapshotId);
+  if (!isCanonicalUuid(snapshotId))
+    throw new SyncError('snapshot_session_not_found', 'snapshot session not found');
+  const now = ctx.now();
+  const ttlMs = ctx.limits.snapshot_session_ttl_seconds * 1000;
+  // One statement, one round trip: the session check, the conditional TTL extension and the
+  // page itself. The page is rendered in PostgreSQL as the comma-joined row JSON in ordinal
+  // order, cut where the running byte sum would pass max_bytes (every row is ≥ 2 bytes, so
+  // the running sum is strictly increasing and `cum <= max_bytes` is exactly a prefix).
+  // Rows are read and the TTL extended only when every check before the page passes, as
+  // in the step-by-step order below; the UPDATE extends the TTL only once half of it is
+  // used up, so a chunk GET normally stays read-only.
+  const { rows } = await ctx.db.query<ChunkRow>(
+    `WITH s AS (
+       SELECT us.user_id, ss.snapshot_bundle_seq::text AS seq, ss.row_count,
+              ss.expires_at <= $2 AS expired,
+              us.user_id = $3 AND ss.expires_at > $2 AND $4::int8 <= ss.row_count AS readable
+         FROM sync.snapshot_sessions ss JOIN sync.user_state us ON us.user_pk = ss.user_pk
+        WHERE ss.snapshot_id = $1::uuid
+     ), extend AS (
+       UPDATE sync.snapshot_sessions SET expires_at = $6
+        WHERE snapshot_id = $1::uuid AND expires_at < $7 AND (SELECT readable FROM s)
+     ), page AS (
+       SELECT p.row_ordinal, p.byte_len, p.row_json,
+              sum(p.byte_len) OVER (ORDER BY p.row_ordinal) AS cum
+         FROM (SELECT row_ordinal, byte_len, row_json FROM sync.snapshot_rows
+                WHERE snapshot_id = $1::uuid AND row_ordinal > $4::int8 AND (SELECT readable FROM s)
+                ORDER BY row_ordinal LIMIT $5) AS p
+     )
+     SELECT s.user_id, s.seq, s.row_count::text AS row_count, s.expired,
+            (SELECT byte_len FROM page ORDER BY row_ordinal LIMIT 1) AS first_len,
+            q.n, q.bytes::text AS bytes, q.body
+       FROM s,
+            LATERAL (SELECT count(*)::int AS n, COALESCE(sum(byte_len), 0) AS bytes,
+                            COALESCE(string_agg(row_json, ',' ORDER BY row_ordinal), '') AS body
+                       FROM page WHERE cum <= $8::int8) AS q`,
+    [
+      snapshotId,
+      now,
+      actor.userId,
+      String(after),
+      maxRows,
+      new Date(now.getTime() + ttlMs),
+      new Date(now.getTime() + ttlMs / 2),
+      maxBytes,
+    ],
+  );
+  const session = rows[0];
+  if (!session) throw new SyncError('snapshot_session_not_found', 'snapshot session not found');
+  if (session.user_id !== actor.userId)
+    throw new SyncError('snapshot_session_forbidden', 'snapshot session belongs to another user');
   if (session.expired) throw new SyncError('snapshot_session_expired', 'snapshot session expired');
   const total = BigInt(session.row_count);
   if (after > total)
     throw new SyncError(CODE, `after_row_ordinal ${after} is beyond row_count ${total}`);
-  const ttlMs = ctx.limits.snapshot_session_ttl_seconds * 1000;
-  const expires = new Date(ctx.now().getTime() + ttlMs);
-  // Extend only once half the TTL is used up: a read-only chunk GET stays read-only.
-  await ctx.db.query(
-    'UPDATE sync.snapshot_sessions SET expires_at = $2 WHERE snapshot_id = $1::uuid AND expires_at < $3',
-    [snapshotId, expires, new Date(ctx.now().getTime() + ttlMs / 2)],
-  );
-  const { rows } = await ctx.db.query<{ byte_len: number; row_json: string }>(
-    `SELECT byte_len, row_json FROM sync.snapshot_rows
-      WHERE snapshot_id = $1::uuid AND row_ordinal > $2::int8 ORDER BY row_ordinal LIMIT $3`,
-    [snapshotId, String(after), maxRows],
-  );
-  const first = rows[0];
-  if (first && first.byte_len > maxBytes) {
+  const firstLen = session.first_len;
+  if (firstLen !== null && firstLen > maxBytes) {
     throw new SyncError(
       'snapshot_chunk_too_small',
-      `max_bytes ${maxBytes} is smaller than the next row (${first.byte_len} bytes)`,
+      `max_bytes ${maxBytes} is smaller than the next row (${firstLen} bytes)`,
       {
-        extra: { required_byte_count: first.byte_len },
+        extra: { required_byte_count: firstLen },
       },
     );
   }
-  const out: string[] = [];
-  let bytes = 0;
-  for (const r of rows) {
-    if (bytes + r.byte_len > maxBytes) break;
-    bytes += r.byte_len;
-    out.push(r.row_json);
-  }
-  if (out.length === 0 && after < total) {
+  if (session.n === 0 && after < total) {
     // The materialised rows are gone (the unlogged table was reset by a database crash).
     throw new SyncError(
       'snapshot_session_expired',
       'snapshot session data is no longer available; create a new session',
     );
   }
-  const next = after + BigInt(out.length);
-  return `{"snapshot_id":"${snapshotId}","snapshot_bundle_seq":${session.seq},"rows":[${out.join(',')}],"next_row_ordinal":${next},"has_more":${next < total},"byte_count":${bytes}}`;
+  const next = after + BigInt(session.n);
+  return `{"snapshot_id":"${snapshotId}","snapshot_bundle_seq":${session.seq},"rows":[${session.body}],"next_row_ordinal":${next},"has_more":${next < total},"byte_count":${session.bytes}}`;
 }
 
 /** `DELETE /sync/snapshot-sessions/{snapshot_id}`. */
