@@ -143,6 +143,8 @@ export class OversyncClient {
   #closed = false;
   #sessionUserId: string | undefined;
   #busy: string | undefined;
+  #busyBackground = false;
+  #busyDone: Promise<void> | undefined;
   #phase: ClientPhase = 'closed';
   #downloads: AutomaticDownloadsHandle | undefined;
 
@@ -353,7 +355,16 @@ export class OversyncClient {
     this.#downloads = startAutomaticDownloads(this.#ctx, {
       pull: async (signal) => {
         try {
-          return await this.pullToStable({ signal });
+          return await this.#exclusive(
+            'automaticDownload',
+            'pulling',
+            async () => {
+              await this.#guard('pullToStable');
+              await this.#checkServer(signal);
+              return this.#pullWithRecovery(signal);
+            },
+            true,
+          );
         } catch (error) {
           if (isOversyncClientError(error, 'sync_operation_in_progress')) return undefined;
           throw error;
@@ -556,7 +567,15 @@ export class OversyncClient {
     return state;
   }
 
-  async #exclusive<T>(name: string, phase: ClientPhase, fn: () => Promise<T>): Promise<T> {
+  async #exclusive<T>(
+    name: string,
+    phase: ClientPhase,
+    fn: () => Promise<T>,
+    background = false,
+  ): Promise<T> {
+    // A call from the app waits for a background pull instead of failing: automatic downloads
+    // must never make the app's own sync() flaky. Two app calls still fail fast, as before.
+    while (this.#busy && this.#busyBackground && !background) await this.#busyDone;
     if (this.#busy) {
       throw clientError(
         'sync_operation_in_progress',
@@ -565,12 +584,19 @@ export class OversyncClient {
       );
     }
     this.#busy = name;
+    this.#busyBackground = background;
+    let release = (): void => undefined;
+    this.#busyDone = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const previous = this.#phase;
     if (phase !== 'closed') this.#setPhase(phase);
     try {
       return await fn();
     } finally {
       this.#busy = undefined;
+      this.#busyBackground = false;
+      release();
       if (!this.#closed) {
         this.#setPhase(this.#opened ? 'idle' : previous);
         if (this.#opened) await this.#emitStatus();
