@@ -48,11 +48,15 @@ export interface ClientLimits {
   readonly uploadRows: number;
   /** Bundles per pull request and rows per committed-bundle page (default 1000). */
   readonly downloadBundles: number;
-  /** Requested rows per snapshot chunk (default 1000, capped by the server). */
+  /**
+   * Requested rows per snapshot chunk (default 4000, capped by the server's
+   * `max_rows_per_snapshot_chunk`): fewer round trips per hydration; a chunk is still bounded by
+   * `snapshotChunkBytes`.
+   */
   readonly snapshotChunkRows: number;
   /** Requested bytes per snapshot chunk (default 4 MiB, capped by the server). */
   readonly snapshotChunkBytes: number;
-  /** Rows per statement batch when applying a snapshot (default 500). */
+  /** Rows per statement batch when applying a snapshot (default 2000). */
   readonly snapshotApplyBatchRows: number;
 }
 
@@ -144,9 +148,9 @@ export interface OversyncClientOptions {
 export const DEFAULT_LIMITS: ClientLimits = {
   uploadRows: 200,
   downloadBundles: 1000,
-  snapshotChunkRows: 1000,
+  snapshotChunkRows: 4000,
   snapshotChunkBytes: 4 * 1024 * 1024,
-  snapshotApplyBatchRows: 500,
+  snapshotApplyBatchRows: 2000,
 };
 
 /**
