@@ -11,18 +11,13 @@
  */
 
 import type { Bundle } from '@oversync/protocol';
-import type { SqlExecutor } from '../driver/driver.js';
+import type { SqlExecutor, SqlValue } from '../driver/driver.js';
 import type { EngineContext } from '../engine-context.js';
 import { clientError } from '../errors.js';
-import {
-  deleteAppRow,
-  readDirty,
-  readRowState,
-  setRowState,
-  writeWireRow,
-} from '../local/row-writes.js';
+import { deleteSql, ROW_STATE_UPSERT_SQL, upsertSql } from '../local/apply-sql.js';
+import { localKeyBindValue } from '../local/row-writes.js';
 import { inApplyMode, readAttachment, updateAttachment } from '../local/state-store.js';
-import { wireKeyToLocalKeyJson } from '../local/value-codec.js';
+import { wireKeyToLocalKeyJson, wirePayloadToRow } from '../local/value-codec.js';
 import { tableFor } from '../push/replay.js';
 
 /**
@@ -75,40 +70,87 @@ export async function applyRows(
   ctx: EngineContext,
   rows: Bundle['rows'],
 ): Promise<BundleApplyResult> {
-  // Keys frozen in an unsent or unreplayed outbox carry local intent just like dirty keys.
-  const frozen = new Set<string>();
-  for (const r of await tx.all('SELECT table_name, key_json FROM _sync_outbox_rows')) {
-    frozen.add(`${String(r.table_name)}\u0000${String(r.key_json)}`);
-  }
-  const tables = new Set<string>();
-  let applied = 0;
-  let skipped = 0;
-  let rebased = 0;
-  for (const row of rows) {
+  const schema = ctx.schema.schema;
+  // Decode every row first: a malformed row fails the bundle before anything is written.
+  const decoded = rows.map((row) => {
     const table = tableFor(ctx, row.schema, row.table);
-    const keyJson = wireKeyToLocalKeyJson(table, row.key);
     const deleted = row.op === 'DELETE';
     if (!deleted && !row.payload) {
       throw clientError('protocol_error', `${row.op} row for ${row.table} without payload`);
     }
-    const state = await readRowState(tx, table, keyJson);
-    if (state && state.rowVersion >= row.row_version) {
+    return {
+      table,
+      keyJson: wireKeyToLocalKeyJson(table, row.key),
+      deleted,
+      version: row.row_version,
+      bind: deleted ? null : wirePayloadToRow(table, row.payload),
+    };
+  });
+  const id = (table: string, keyJson: string): string => `${table}\u0000${keyJson}`;
+
+  // One query each for the known versions and the keys with local intent (dirty rows, and rows
+  // frozen in an unsent or unreplayed outbox), instead of two lookups per row.
+  const keys = JSON.stringify(decoded.map((d) => [d.table.tableName, d.keyJson]));
+  const versions = new Map<string, number>();
+  for (const r of await tx.all(
+    `SELECT rs.table_name, rs.key_json, rs.row_version FROM json_each(?) AS j
+     JOIN _sync_row_state AS rs ON rs.schema_name = ? AND rs.table_name = json_extract(j.value, '$[0]')
+       AND rs.key_json = json_extract(j.value, '$[1]')`,
+    [keys, schema],
+  )) {
+    versions.set(id(String(r.table_name), String(r.key_json)), Number(r.row_version));
+  }
+  const intent = new Set<string>();
+  for (const r of await tx.all(
+    `SELECT d.table_name, d.key_json FROM json_each(?) AS j
+     JOIN _sync_dirty_rows AS d ON d.schema_name = ? AND d.table_name = json_extract(j.value, '$[0]')
+       AND d.key_json = json_extract(j.value, '$[1]')`,
+    [keys, schema],
+  )) {
+    intent.add(id(String(r.table_name), String(r.key_json)));
+  }
+  for (const r of await tx.all('SELECT table_name, key_json FROM _sync_outbox_rows')) {
+    intent.add(id(String(r.table_name), String(r.key_json)));
+  }
+
+  // App writes keep the bundle's order; consecutive statements of the same shape go in one batch.
+  let pendingSql: string | undefined;
+  let pendingParams: SqlValue[][] = [];
+  const flush = async (): Promise<void> => {
+    if (pendingSql !== undefined && pendingParams.length > 0)
+      await tx.runBatch(pendingSql, pendingParams);
+    pendingSql = undefined;
+    pendingParams = [];
+  };
+  const write = async (sql: string, params: SqlValue[]): Promise<void> => {
+    if (sql !== pendingSql) await flush();
+    pendingSql = sql;
+    pendingParams.push(params);
+  };
+  const states: SqlValue[][] = [];
+  const tables = new Set<string>();
+  let applied = 0;
+  let skipped = 0;
+  let rebased = 0;
+  for (const d of decoded) {
+    const key = id(d.table.tableName, d.keyJson);
+    const known = versions.get(key);
+    if (known !== undefined && known >= d.version) {
       skipped++; // already applied (e.g. our own pushed row)
       continue;
     }
-    if (frozen.has(`${table.tableName}\u0000${keyJson}`) || (await readDirty(tx, table, keyJson))) {
-      await setRowState(tx, table, keyJson, row.row_version, deleted);
-      rebased++;
+    versions.set(key, d.version);
+    states.push([schema, d.table.tableName, d.keyJson, d.version, d.deleted ? 1 : 0]);
+    if (intent.has(key)) {
+      rebased++; // local intent stays; the next push of this key meets the conflict rules
       continue;
     }
-    if (deleted) {
-      await deleteAppRow(tx, table, keyJson);
-    } else if (row.payload) {
-      await writeWireRow(tx, table, row.payload);
-    }
-    await setRowState(tx, table, keyJson, row.row_version, deleted);
-    tables.add(table.tableName);
+    if (d.deleted) await write(deleteSql(d.table), [localKeyBindValue(d.table, d.keyJson)]);
+    else await write(upsertSql(d.table), d.bind as SqlValue[]);
+    tables.add(d.table.tableName);
     applied++;
   }
+  await flush();
+  if (states.length > 0) await tx.runBatch(ROW_STATE_UPSERT_SQL, states);
   return { applied, skipped, rebased, tables: [...tables] };
 }
