@@ -58,6 +58,33 @@ export async function applyPulledBundle(
 }
 
 /**
+ * Known row versions for a JSON list of `[table, key_json]` pairs. Params: the list, the schema.
+ * `CROSS JOIN` pins the key list as the outer loop so every key is one primary-key probe (left
+ * to itself the planner may scan the state table once per key: quadratic on large bundles).
+ *
+ * @example
+ * ```ts
+ * await tx.all(ROW_STATE_FOR_KEYS_SQL, [JSON.stringify([['users', '{"id":"u1"}']]), 'main']);
+ * ```
+ */
+export const ROW_STATE_FOR_KEYS_SQL = `SELECT rs.table_name, rs.key_json, rs.row_version FROM json_each(?) AS j
+  CROSS JOIN _sync_row_state AS rs ON rs.schema_name = ? AND rs.table_name = json_extract(j.value, '$[0]')
+    AND rs.key_json = json_extract(j.value, '$[1]')`;
+
+/**
+ * Which of a JSON list of `[table, key_json]` pairs have a dirty row (same shape and plan as
+ * {@link ROW_STATE_FOR_KEYS_SQL}).
+ *
+ * @example
+ * ```ts
+ * await tx.all(DIRTY_FOR_KEYS_SQL, [JSON.stringify([['users', '{"id":"u1"}']]), 'main']);
+ * ```
+ */
+export const DIRTY_FOR_KEYS_SQL = `SELECT d.table_name, d.key_json FROM json_each(?) AS j
+  CROSS JOIN _sync_dirty_rows AS d ON d.schema_name = ? AND d.table_name = json_extract(j.value, '$[0]')
+    AND d.key_json = json_extract(j.value, '$[1]')`;
+
+/**
  * Applies authoritative rows inside an open apply-mode transaction.
  *
  * @example
@@ -92,21 +119,11 @@ export async function applyRows(
   // frozen in an unsent or unreplayed outbox), instead of two lookups per row.
   const keys = JSON.stringify(decoded.map((d) => [d.table.tableName, d.keyJson]));
   const versions = new Map<string, number>();
-  for (const r of await tx.all(
-    `SELECT rs.table_name, rs.key_json, rs.row_version FROM json_each(?) AS j
-     JOIN _sync_row_state AS rs ON rs.schema_name = ? AND rs.table_name = json_extract(j.value, '$[0]')
-       AND rs.key_json = json_extract(j.value, '$[1]')`,
-    [keys, schema],
-  )) {
+  for (const r of await tx.all(ROW_STATE_FOR_KEYS_SQL, [keys, schema])) {
     versions.set(id(String(r.table_name), String(r.key_json)), Number(r.row_version));
   }
   const intent = new Set<string>();
-  for (const r of await tx.all(
-    `SELECT d.table_name, d.key_json FROM json_each(?) AS j
-     JOIN _sync_dirty_rows AS d ON d.schema_name = ? AND d.table_name = json_extract(j.value, '$[0]')
-       AND d.key_json = json_extract(j.value, '$[1]')`,
-    [keys, schema],
-  )) {
+  for (const r of await tx.all(DIRTY_FOR_KEYS_SQL, [keys, schema])) {
     intent.add(id(String(r.table_name), String(r.key_json)));
   }
   for (const r of await tx.all('SELECT table_name, key_json FROM _sync_outbox_rows')) {
