@@ -36,7 +36,11 @@ it('row-state and dirty lookups for a key list are primary-key searches', async 
       details.join(' | '),
     ).toBe(true);
     expect(
-      details.some((d) => /^SEARCH (rs|d) USING (COVERING )?INDEX sqlite_autoindex_\w+ \(schema_name=\? AND table_name=\? AND key_json=\?\)/.test(d)),
+      details.some((d) =>
+        /^SEARCH (rs|d) USING (COVERING )?INDEX sqlite_autoindex_\w+ \(schema_name=\? AND table_name=\? AND key_json=\?\)/.test(
+          d,
+        ),
+      ),
       details.join(' | '),
     ).toBe(true);
     expect(
