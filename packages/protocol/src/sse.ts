@@ -55,6 +55,11 @@ export interface SseParserOptions {
    * Default 1 048 576.
    */
   maxBufferedChars?: number;
+  /**
+   * Called with the text of every comment line (`:` lines, without the colon). Servers send them
+   * as heartbeats; a client can use them to know the stream is alive.
+   */
+  onComment?: (text: string) => void;
 }
 
 /**
@@ -98,7 +103,10 @@ export function createSseParser(
       dataLength = 0;
       return;
     }
-    if (line.startsWith(':')) return;
+    if (line.startsWith(':')) {
+      options.onComment?.(line.slice(1));
+      return;
+    }
     const colon = line.indexOf(':');
     const field = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? '' : line.slice(colon + 1);

@@ -16,6 +16,7 @@ import {
   readOperation,
   updateAttachment,
 } from '../local/state-store.js';
+import { quoteIdent } from '../local/table-info.js';
 
 /**
  * Result of `detach`.
@@ -76,7 +77,7 @@ export async function detachUser(ctx: EngineContext): Promise<DetachResult> {
         "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?",
         [name],
       );
-      if (exists) await tx.run(`DELETE FROM "${name.replaceAll('"', '""')}"`);
+      if (exists) await tx.run(`DELETE FROM ${quoteIdent(name)}`);
     }
     await tx.run('DELETE FROM _sync_row_state');
     await tx.run('DELETE FROM _sync_dirty_rows');

@@ -7,18 +7,16 @@
  */
 
 import type { SqlExecutor, SqlValue } from '../driver/driver.js';
-import { deleteSql, upsertSql } from './apply-sql.js';
+import {
+  DIRTY_ROW_DELETE_SQL,
+  deleteSql,
+  ROW_STATE_DELETE_SQL,
+  ROW_STATE_UPSERT_SQL,
+  selectLocalPayloadSql,
+  upsertSql,
+} from './apply-sql.js';
 import type { ManagedTable } from './local-schema-types.js';
-import { payloadExpression } from './triggers.js';
-import { wirePayloadToRow } from './value-codec.js';
-
-const quote = (id: string): string => `"${id.replaceAll('"', '""')}"`;
-
-function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
+import { localKeyJsonToBindValue, wirePayloadToRow } from './value-codec.js';
 
 /**
  * The SQLite value of a row's key, from its local `key_json` (blob keys are hex there).
@@ -29,10 +27,7 @@ function hexToBytes(hex: string): Uint8Array {
  * ```
  */
 export function localKeyBindValue(table: ManagedTable, keyJson: string): SqlValue {
-  const parsed = JSON.parse(keyJson) as Record<string, unknown>;
-  const value = parsed[table.keyColumn];
-  if (typeof value !== 'string') throw new Error(`key_json ${keyJson} has no ${table.keyColumn}`);
-  return table.keyKind === 'uuid_blob' ? hexToBytes(value) : value;
+  return localKeyJsonToBindValue(table, keyJson);
 }
 
 /**
@@ -81,10 +76,7 @@ export async function readLivePayload(
   table: ManagedTable,
   keyJson: string,
 ): Promise<string | null> {
-  const row = await tx.get(
-    `SELECT ${payloadExpression(table, 't')} AS payload FROM ${quote(table.tableName)} AS t WHERE t.${quote(table.keyColumn)} = ?`,
-    [localKeyBindValue(table, keyJson)],
-  );
+  const row = await tx.get(selectLocalPayloadSql(table), [localKeyBindValue(table, keyJson)]);
   return row ? String(row.payload) : null;
 }
 
@@ -103,13 +95,13 @@ export async function setRowState(
   rowVersion: number,
   deleted: boolean,
 ): Promise<void> {
-  await tx.run(
-    `INSERT INTO _sync_row_state(schema_name, table_name, key_json, row_version, deleted, updated_at)
-     VALUES (?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ','now'))
-     ON CONFLICT(schema_name, table_name, key_json) DO UPDATE SET row_version = excluded.row_version,
-       deleted = excluded.deleted, updated_at = excluded.updated_at`,
-    [table.schema, table.tableName, keyJson, rowVersion, deleted ? 1 : 0],
-  );
+  await tx.run(ROW_STATE_UPSERT_SQL, [
+    table.schema,
+    table.tableName,
+    keyJson,
+    rowVersion,
+    deleted ? 1 : 0,
+  ]);
 }
 
 /**
@@ -125,10 +117,7 @@ export async function deleteRowState(
   table: ManagedTable,
   keyJson: string,
 ): Promise<void> {
-  await tx.run(
-    'DELETE FROM _sync_row_state WHERE schema_name = ? AND table_name = ? AND key_json = ?',
-    [table.schema, table.tableName, keyJson],
-  );
+  await tx.run(ROW_STATE_DELETE_SQL, [table.schema, table.tableName, keyJson]);
 }
 
 /**
@@ -192,10 +181,7 @@ export async function deleteDirty(
   table: ManagedTable,
   keyJson: string,
 ): Promise<void> {
-  await tx.run(
-    'DELETE FROM _sync_dirty_rows WHERE schema_name = ? AND table_name = ? AND key_json = ?',
-    [table.schema, table.tableName, keyJson],
-  );
+  await tx.run(DIRTY_ROW_DELETE_SQL, [table.schema, table.tableName, keyJson]);
 }
 
 /**

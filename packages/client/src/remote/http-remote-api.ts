@@ -760,9 +760,6 @@ function openWatchStream(
   const reader = body.getReader();
   const decoder = new TextDecoder();
   const queue: WatchStreamItem[] = [];
-  let pendingLine = '';
-  let skipLeadingLf = false;
-  let atStart = true;
   let finished = false;
   let closing: Promise<void> | undefined;
 
@@ -775,46 +772,13 @@ function openWatchStream(
         throw protocolError(info, `malformed bundle event: ${(error as Error).message}`);
       }
     },
-    { maxBufferedChars: RESPONSE_BYTE_LIMITS.watchLine },
+    {
+      maxBufferedChars: RESPONSE_BYTE_LIMITS.watchLine,
+      onComment: () => {
+        queue.push({ type: 'heartbeat' });
+      },
+    },
   );
-
-  // Lines are split here so that comment lines can be surfaced as heartbeats; the protocol's
-  // parser still interprets every other line (fields, dispatch, multi-line data).
-  const handleLine = (line: string): void => {
-    if (line.startsWith(':')) queue.push({ type: 'heartbeat' });
-    else parser.push(`${line}\n`);
-  };
-
-  const feed = (text: string): void => {
-    let buffer = text;
-    if (atStart && buffer.length > 0) {
-      atStart = false;
-      if (buffer.startsWith('\ufeff')) buffer = buffer.slice(1);
-    }
-    if (skipLeadingLf && buffer.length > 0) {
-      skipLeadingLf = false;
-      if (buffer.startsWith('\n')) buffer = buffer.slice(1);
-    }
-    buffer = pendingLine + buffer;
-    let start = 0;
-    for (let i = 0; i < buffer.length; i++) {
-      const c = buffer.charCodeAt(i);
-      if (c !== 0x0a && c !== 0x0d) continue;
-      handleLine(buffer.slice(start, i));
-      if (c === 0x0d) {
-        if (i + 1 < buffer.length) {
-          if (buffer.charCodeAt(i + 1) === 0x0a) i++;
-        } else {
-          skipLeadingLf = true;
-        }
-      }
-      start = i + 1;
-    }
-    pendingLine = buffer.slice(start);
-    if (pendingLine.length > RESPONSE_BYTE_LIMITS.watchLine) {
-      throw protocolError(info, `watch line longer than ${RESPONSE_BYTE_LIMITS.watchLine}`);
-    }
-  };
 
   let aborted = false;
   const onAbort = (): void => {
@@ -864,13 +828,11 @@ function openWatchStream(
         if (finished) return { done: true, value: undefined };
         try {
           if (chunk.done) {
-            feed(decoder.decode());
-            if (pendingLine !== '') handleLine(pendingLine);
-            pendingLine = '';
+            parser.push(decoder.decode());
             parser.end();
             finished = true;
           } else {
-            feed(decoder.decode(chunk.value, { stream: true }));
+            parser.push(decoder.decode(chunk.value, { stream: true }));
           }
         } catch (error) {
           return fail(error);

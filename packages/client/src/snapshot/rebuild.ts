@@ -27,7 +27,7 @@ import { clientError, isOversyncClientError } from '../errors.js';
 import { enterSourceRecovery, SOURCE_RECOVERY_REASONS } from '../lifecycle/source-recovery.js';
 import { upsertSql } from '../local/apply-sql.js';
 import type { ManagedTable } from '../local/local-schema-types.js';
-import { deleteAppRow, localKeyBindValue, writeWireRow } from '../local/row-writes.js';
+import { deleteAppRow, writeWireRow } from '../local/row-writes.js';
 import {
   clearOperation,
   clearOutbox,
@@ -41,6 +41,7 @@ import {
   updateAttachment,
   writeOperation,
 } from '../local/state-store.js';
+import { quoteIdent } from '../local/table-info.js';
 import {
   localPayloadToWire,
   wireKeyToLocalKeyJson,
@@ -469,7 +470,7 @@ async function applyStagedSnapshot(
 
     // Children first, so ON DELETE actions have nothing left to do.
     for (const table of [...tables].reverse()) {
-      await tx.run(`DELETE FROM ${quote(table.tableName)}`);
+      await tx.run(`DELETE FROM ${quoteIdent(table.tableName)}`);
     }
     await tx.run('DELETE FROM _sync_row_state');
 
@@ -602,7 +603,3 @@ async function reapplyIntent(
     else await writeWireRow(tx, table, localPayloadToWire(table, r.payload));
   }
 }
-
-const quote = (id: string): string => `"${id.replaceAll('"', '""')}"`;
-
-export { localKeyBindValue };
