@@ -56,19 +56,53 @@ END
 $$;`;
 }
 
+const RICH_TYPED_ROWS = `CREATE TABLE IF NOT EXISTS ${DEMO_SCHEMA}.typed_rows (
+  ${SCOPED_KEY},
+  name TEXT NOT NULL,
+  note TEXT NULL,
+  count_value BIGINT NULL,
+  small_count SMALLINT NULL,
+  medium_count INTEGER NULL,
+  exact_amount NUMERIC(30, 10) NULL,
+  enabled_flag BOOLEAN NOT NULL,
+  rating DOUBLE PRECISION NULL,
+  float4_value REAL NULL,
+  data BYTEA NULL,
+  created_at TIMESTAMPTZ NULL,
+  ${PRIMARY_KEY}
+);
+`;
+
+/** go-oversync's example `typed_rows` (reference-tests.md §2.1): BIGINT flag, no int2/int4/numeric/float4. */
+const REFERENCE_TYPED_ROWS = `CREATE TABLE IF NOT EXISTS ${DEMO_SCHEMA}.typed_rows (
+  ${SCOPED_KEY},
+  name TEXT NOT NULL,
+  note TEXT NULL,
+  count_value BIGINT NULL,
+  enabled_flag BIGINT NOT NULL,
+  rating DOUBLE PRECISION NULL,
+  data BYTEA NULL,
+  created_at TIMESTAMPTZ NULL,
+  ${PRIMARY_KEY}
+);
+`;
+
 /**
  * Idempotent DDL of the demo schema (safe to run on every start). `teams` and `team_members`
  * reference each other, so their foreign keys are added after both tables exist.
  */
-export const DEMO_SCHEMA_SQL: string = `
+function schemaSql(variant: 'rich' | 'reference'): string {
+  const stamp = variant === 'rich' ? 'NOT NULL DEFAULT now()' : 'DEFAULT now()';
+  const typedRows = variant === 'rich' ? RICH_TYPED_ROWS : REFERENCE_TYPED_ROWS;
+  return `
 CREATE SCHEMA IF NOT EXISTS ${DEMO_SCHEMA};
 
 CREATE TABLE IF NOT EXISTS ${DEMO_SCHEMA}.users (
   ${SCOPED_KEY},
   name TEXT NOT NULL,
   email TEXT NOT NULL,
-  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  created_at TIMESTAMPTZ ${stamp},
+  updated_at TIMESTAMPTZ ${stamp},
   ${PRIMARY_KEY}
 );
 
@@ -77,8 +111,8 @@ CREATE TABLE IF NOT EXISTS ${DEMO_SCHEMA}.posts (
   title TEXT NOT NULL,
   content TEXT NOT NULL,
   author_id UUID NULL,
-  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  created_at TIMESTAMPTZ ${stamp},
+  updated_at TIMESTAMPTZ ${stamp},
   ${PRIMARY_KEY},
   ${foreignKey('author_id', 'users')}
 );
@@ -124,19 +158,28 @@ CREATE TABLE IF NOT EXISTS ${DEMO_SCHEMA}.file_reviews (
   ${foreignKey('file_id', 'files', 'CASCADE')}
 );
 
-CREATE TABLE IF NOT EXISTS ${DEMO_SCHEMA}.typed_rows (
-  ${SCOPED_KEY},
-  name TEXT NOT NULL,
-  note TEXT NULL,
-  count_value BIGINT NULL,
-  small_count SMALLINT NULL,
-  medium_count INTEGER NULL,
-  exact_amount NUMERIC(30, 10) NULL,
-  enabled_flag BOOLEAN NOT NULL,
-  rating DOUBLE PRECISION NULL,
-  float4_value REAL NULL,
-  data BYTEA NULL,
-  created_at TIMESTAMPTZ NULL,
-  ${PRIMARY_KEY}
-);
+${typedRows}
 `;
+}
+
+/**
+ * Idempotent DDL of the demo schema (business-rich-v0, served by `oversync dev`).
+ *
+ * @example
+ * ```ts
+ * await db.exec(DEMO_SCHEMA_SQL);
+ * ```
+ */
+export const DEMO_SCHEMA_SQL: string = schemaSql('rich');
+
+/**
+ * Idempotent DDL of go-oversync's example server schema (`examples/nethttp_server`): the same
+ * eight tables with nullable timestamps and the smaller `typed_rows` its Go client expects
+ * column for column. Served by `oversync dev --dialect g1`.
+ *
+ * @example
+ * ```ts
+ * await db.exec(REFERENCE_SCHEMA_SQL);
+ * ```
+ */
+export const REFERENCE_SCHEMA_SQL: string = schemaSql('reference');

@@ -28,7 +28,13 @@ export {
   resolveAuthOptions,
   type ServeConfig,
 } from './config-file.js';
-export { DEMO_SCHEMA, DEMO_SCHEMA_SQL, DEMO_TABLES, type DemoTable } from './demo-schema.js';
+export {
+  DEMO_SCHEMA,
+  DEMO_SCHEMA_SQL,
+  DEMO_TABLES,
+  type DemoTable,
+  REFERENCE_SCHEMA_SQL,
+} from './demo-schema.js';
 export {
   createDevApp,
   type DevAppOptions,

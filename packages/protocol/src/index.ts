@@ -32,6 +32,7 @@ export type {
 export { ENDPOINTS } from './endpoints.js';
 export type { ErrorBody, ErrorCode } from './errors.js';
 export { ERROR_CODES, ERROR_STATUS, isErrorCode, isSyncError, SyncError } from './errors.js';
+export * from './g1/index.js';
 export type { BundleHashRow, CanonicalBundleHashRow, PushHashRow } from './hash.js';
 export {
   bundleHash,

@@ -28,9 +28,11 @@ export type {
   TransactionOptions,
 } from './db/sync-database.js';
 export type { CorsOptions } from './http/cors.js';
+export type { Dialect } from './render/dialect.js';
 export { NoCapturedChangesError, type ServerBundle } from './server-writes/within-bundle.js';
 export {
   type Authenticate,
+  createSyncHandler,
   createSyncService,
   type Principal,
   type ScopeManager,

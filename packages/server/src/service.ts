@@ -5,6 +5,7 @@ import {
   isSyncError,
   isValidSourceId,
   PROTOCOL_VERSION,
+  parseLosslessJson,
   SOURCE_ID_HEADER,
   SyncError,
 } from '@oversync/protocol';
@@ -13,10 +14,11 @@ import type { Catalog } from './bootstrap/catalog.js';
 import type { RegisteredTable } from './bootstrap/table-info.js';
 import type { Actor, ServiceContext } from './context.js';
 import { isRetryableTxError, type Queryable, type SyncDatabase } from './db/sync-database.js';
-import { readJsonBody } from './http/body.js';
+import { readBodyText, readJsonBody } from './http/body.js';
 import { maybeCompress } from './http/compression.js';
 import { type CorsOptions, corsHeaders } from './http/cors.js';
-import { errorOf, errorResponse, jsonText } from './http/responses.js';
+import { g1Capabilities, g1ConnectBody, g1ErrorBody, g1Json } from './http/g1-encoding.js';
+import { errorResponse, jsonText } from './http/responses.js';
 import { matchRoute, type RouteName } from './http/routes.js';
 import { isTransientDatabaseError } from './http/transient-errors.js';
 import { connect } from './lifecycle/connect.js';
@@ -25,7 +27,10 @@ import { commitPushSession } from './push/commit-session.js';
 import { committedBundleRows } from './push/committed-rows.js';
 import { createPushSession } from './push/create-session.js';
 import { deletePushSession } from './push/delete-session.js';
+import { g1ChunkToStored } from './push/g1-ingress.js';
 import { uploadChunk } from './push/upload-chunk.js';
+import type { Dialect } from './render/dialect.js';
+import { G1HashCache } from './render/g1-rows.js';
 import { pruneOnce, setRetainedFloor } from './retention/retention.js';
 import { type ServerBundle, withinSyncBundle } from './server-writes/within-bundle.js';
 import { Admission } from './snapshot/admission.js';
@@ -58,6 +63,12 @@ export interface SyncServiceOptions {
   schemaVersion?: number;
   /** Prefix the handler is mounted under (e.g. `/api`). @default '' */
   basePath?: string;
+  /**
+   * Wire generation of {@link SyncService.fetch}: `g2` (SQLiteNow Kotlin/Dart clients) or `g1`
+   * (go-oversync's Go client). More mounts over the same database: {@link SyncService.handler}.
+   * @default 'g2'
+   */
+  dialect?: Dialect;
   /** @default no-op */
   logger?: Logger;
   /** @default { origins: '*' } */
@@ -105,8 +116,23 @@ export interface ScopeManager {
 export interface SyncService {
   /** Validates tables, creates/upgrades the `sync` schema, installs triggers, adopts rows. */
   bootstrap(): Promise<void>;
-  /** The Web-standard request handler. */
+  /** The Web-standard request handler (dialect and base path from the options). */
   fetch(request: Request): Promise<Response>;
+  /**
+   * Another mount over the same database and state, speaking `dialect` under `basePath`:
+   * one server can serve Go clients (G1) and SQLiteNow clients (G2) at once.
+   *
+   * @example
+   * ```ts
+   * const g1 = service.handler({ dialect: 'g1', basePath: '/g1' });
+   * const g2 = service.handler({ dialect: 'g2', basePath: '/g2' });
+   * const fetch = (req: Request) => (new URL(req.url).pathname.startsWith('/g1/') ? g1 : g2)(req);
+   * ```
+   */
+  handler(options: {
+    dialect: Dialect;
+    basePath?: string;
+  }): (request: Request) => Promise<Response>;
   /** Server-originated writes. */
   readonly scopeManager: ScopeManager;
   /**
@@ -199,6 +225,8 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
     appName: options.appName ?? 'oversync',
     schemaVersion: options.schemaVersion ?? 1,
     watchEnabled,
+    dialect: 'g2',
+    g1Hashes: new G1HashCache(),
     now,
     randomUUID,
     writeTx: writeTx as ServiceContext['writeTx'],
@@ -227,10 +255,13 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
   };
   const status = createStatusReporter(ctx, features);
 
-  async function capabilities(actor: Actor): Promise<string> {
+  async function capabilities(actor: Actor, dialect: Dialect): Promise<string> {
     const watchAllowed =
       watchEnabled && (options.watch?.allowed ? await options.watch.allowed(actor) : true);
     const tables = ctx.catalog.tables;
+    if (dialect === 'g1') {
+      return g1Capabilities(ctx, limits, { ...features, bundle_change_watch: watchAllowed });
+    }
     return JSON.stringify({
       protocol_version: PROTOCOL_VERSION,
       schema_version: ctx.schemaVersion,
@@ -270,32 +301,54 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
     return { userId: userId.trim(), sourceId: source };
   }
 
+  const dialectContexts: Record<Dialect, ServiceContext> = {
+    g2: ctx,
+    g1: Object.create(ctx, { dialect: { value: 'g1', enumerable: true } }) as ServiceContext,
+  };
+
   async function dispatch(
+    rctx: ServiceContext,
     name: RouteName,
     request: Request,
     actor: Actor,
     param: string,
     url: URL,
   ): Promise<Response> {
+    const g1 = rctx.dialect === 'g1';
+    const json = (text: string, status = 200) =>
+      g1 ? g1Json(text, status) : jsonText(text, status);
     const body = (o?: Parameters<typeof readJsonBody>[2]) => readJsonBody(request, maxBodyBytes, o);
     switch (name) {
       case 'capabilities':
-        return jsonText(await capabilities(actor));
-      case 'connect':
-        return jsonText(JSON.stringify(await connect(ctx, actor, await body())));
+        return json(await capabilities(actor, rctx.dialect));
+      case 'connect': {
+        const result = await connect(rctx, actor, await body());
+        return json(g1 ? g1ConnectBody(result) : JSON.stringify(result));
+      }
       case 'pushCreate':
-        return jsonText(await createPushSession(ctx, actor, await body()));
-      case 'pushChunk':
-        return jsonText(await uploadChunk(ctx, actor, param, await body()));
+        return json(await createPushSession(rctx, actor, await body()));
+      case 'pushChunk': {
+        if (!g1) return json(await uploadChunk(rctx, actor, param, await body()));
+        // G1 payload numbers are JSON numbers: parse without losing digits, then convert
+        // to the stored form per column type before the shared validation.
+        const text = await readBodyText(request, maxBodyBytes);
+        let parsed: ReturnType<typeof parseLosslessJson>;
+        try {
+          parsed = parseLosslessJson(text);
+        } catch {
+          throw new SyncError('invalid_request', 'request body is not valid JSON');
+        }
+        return json(await uploadChunk(rctx, actor, param, g1ChunkToStored(rctx.catalog, parsed)));
+      }
       case 'pushCommit':
-        return jsonText(await commitPushSession(ctx, actor, param));
+        return json(await commitPushSession(rctx, actor, param));
       case 'pushDelete':
-        await deletePushSession(ctx, actor, param);
+        await deletePushSession(rctx, actor, param);
         return new Response(null, { status: 204 });
       case 'committedRows':
-        return jsonText(await committedBundleRows(ctx, actor, param, url.searchParams));
+        return json(await committedBundleRows(rctx, actor, param, url.searchParams));
       case 'pull':
-        return jsonText(await pull(ctx, actor, url.searchParams));
+        return json(await pull(rctx, actor, url.searchParams));
       case 'watch': {
         if (watchEnabled && options.watch?.allowed && !(await options.watch.allowed(actor))) {
           throw new SyncError(
@@ -303,7 +356,7 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
             'bundle change watch is forbidden for this actor',
           );
         }
-        const stream = await openWatch(ctx, actor, url.searchParams, request.signal, heartbeatMs);
+        const stream = await openWatch(rctx, actor, url.searchParams, request.signal, heartbeatMs);
         return new Response(stream, {
           status: 200,
           headers: {
@@ -315,61 +368,67 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
       }
       case 'snapshotCreate': {
         const b = await body({ allowEmpty: true, invalidCode: 'snapshot_session_invalid' });
-        return jsonText(await buildAdmission.run(() => createSnapshot(ctx, actor, b)));
+        return json(await buildAdmission.run(() => createSnapshot(rctx, actor, b)));
       }
       case 'snapshotChunk':
-        return jsonText(
-          await chunkAdmission.run(() => snapshotChunk(ctx, actor, param, url.searchParams)),
+        return json(
+          await chunkAdmission.run(() => snapshotChunk(rctx, actor, param, url.searchParams)),
         );
       case 'snapshotDelete':
-        await deleteSnapshot(ctx, actor, param);
+        await deleteSnapshot(rctx, actor, param);
         return new Response(null, { status: 204 });
       case 'health':
       case 'status': {
         const r = await status(lifecycle, inflight);
-        return jsonText(r.body, name === 'health' && !r.healthy ? 503 : 200);
+        return json(r.body, name === 'health' && !r.healthy ? 503 : 200);
       }
     }
   }
 
-  async function handle(request: Request): Promise<Response> {
+  async function handle(request: Request, dialect: Dialect, basePath: string): Promise<Response> {
+    const rctx = dialectContexts[dialect];
+    const fail = (err: SyncError): Response => {
+      if (dialect !== 'g1') return errorResponse(err);
+      return g1Json(g1ErrorBody(err), err.status, { ...err.headers });
+    };
     const url = new URL(request.url);
     let path = url.pathname;
     if (basePath) {
       if (path !== basePath && !path.startsWith(`${basePath}/`))
-        return errorOf('not_found', 'not found');
+        return fail(new SyncError('not_found', 'not found'));
       path = path.slice(basePath.length) || '/';
     }
     if (request.method === 'OPTIONS') return new Response(null, { status: 204 });
     const match = matchRoute(request.method, path);
-    if (match.kind === 'not_found') return errorOf('not_found', `no endpoint at ${path}`);
+    if (match.kind === 'not_found')
+      return fail(new SyncError('not_found', `no endpoint at ${path}`));
     if (match.kind === 'method_not_allowed') {
-      const res = errorOf('method_not_allowed', `use ${match.allow.join(' or ')}`);
+      const res = fail(new SyncError('method_not_allowed', `use ${match.allow.join(' or ')}`));
       res.headers.set('Allow', match.allow.join(', '));
       return res;
     }
     const { route, param } = match;
     if (lifecycle !== 'running' && route.auth) {
-      return errorOf('service_unavailable', 'sync service is shutting down');
+      return fail(new SyncError('service_unavailable', 'sync service is shutting down'));
     }
     // Health and status probes are not sync operations: they neither count nor are awaited.
     const counted = route.auth;
     if (counted) inflight++;
     try {
       const actor = route.auth ? await authenticate(request) : { userId: '', sourceId: '' };
-      return await dispatch(route.name, request, actor, param, url);
+      return await dispatch(rctx, route.name, request, actor, param, url);
     } catch (err) {
-      if (isSyncError(err)) return errorResponse(err);
+      if (isSyncError(err)) return fail(err);
       if (isTransientDatabaseError(err)) {
         logger.warn({ err, route: route.name }, 'database unavailable');
-        return errorResponse(
+        return fail(
           new SyncError('service_unavailable', 'database temporarily unavailable; retry', {
             headers: { 'Retry-After': '1' },
           }),
         );
       }
       logger.error({ err, route: route.name }, 'sync request failed');
-      return errorOf(route.failure, 'internal error');
+      return fail(new SyncError(route.failure, 'internal error'));
     } finally {
       if (counted) {
         inflight--;
@@ -377,6 +436,17 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
       }
     }
   }
+
+  function mount(dialect: Dialect, base: string): (request: Request) => Promise<Response> {
+    const normalized = base.replace(/\/+$/, '');
+    return async (request) => {
+      const response = await handle(request, dialect, normalized);
+      const headers = corsHeaders(cors, request);
+      for (const [k, v] of Object.entries(headers)) response.headers.set(k, v);
+      return maybeCompress(request, response);
+    };
+  }
+  const defaultMount = mount(options.dialect ?? 'g2', basePath);
 
   return {
     async bootstrap() {
@@ -399,12 +469,8 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
         pruneTimer.unref?.();
       }
     },
-    async fetch(request: Request): Promise<Response> {
-      const response = await handle(request);
-      const headers = corsHeaders(cors, request);
-      for (const [k, v] of Object.entries(headers)) response.headers.set(k, v);
-      return maybeCompress(request, response);
-    },
+    fetch: (request: Request): Promise<Response> => defaultMount(request),
+    handler: ({ dialect, basePath: base = '' }) => mount(dialect, base),
     scopeManager: {
       async execWrite(scopeId, { writerId }, fn) {
         const r = await withinSyncBundle(
@@ -449,4 +515,28 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
       lifecycle = 'closed';
     },
   };
+}
+
+/**
+ * A request handler for one mount of a sync service: the wire generation (`g2`, the default,
+ * for SQLiteNow Kotlin/Dart clients; `g1` for go-oversync's Go client) under a base path.
+ * Any number of mounts can share one service, so one database serves both generations.
+ *
+ * @example
+ * ```ts
+ * const service = createSyncService({ db, tables, authenticate });
+ * await service.bootstrap();
+ * const goClients = createSyncHandler({ service, dialect: 'g1', basePath: '/g1' });
+ * const kmpClients = createSyncHandler({ service, dialect: 'g2', basePath: '/g2' });
+ * ```
+ */
+export function createSyncHandler(options: {
+  service: SyncService;
+  dialect?: Dialect;
+  basePath?: string;
+}): (request: Request) => Promise<Response> {
+  return options.service.handler({
+    dialect: options.dialect ?? 'g2',
+    basePath: options.basePath ?? '',
+  });
 }

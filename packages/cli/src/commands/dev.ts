@@ -3,10 +3,15 @@ import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { createPgliteDatabase, createSyncService, jwtAuth } from '@oversync/server';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import type { Logger } from 'pino';
 import { ConfigError, type DevConfig, loadDevConfigFile } from '../config-file.js';
-import { DEMO_SCHEMA_SQL, DEMO_TABLES, type DemoTable } from '../demo-schema.js';
+import {
+  DEMO_SCHEMA_SQL,
+  DEMO_TABLES,
+  type DemoTable,
+  REFERENCE_SCHEMA_SQL,
+} from '../demo-schema.js';
 import { createDevApp } from '../dev-routes.js';
 import { DEV_SECRET_FILE, loadOrCreateDevSecret } from '../dev-secret.js';
 import { listen } from '../http-server.js';
@@ -22,6 +27,8 @@ export const DEFAULT_DEV_APP_NAME = 'nethttp-server-example';
 export const LOCK_FILE = 'lock';
 /** PGlite data directory inside the data directory. */
 export const PGDATA_DIR = 'pgdata';
+/** PGlite data directory of `--dialect g1` (another schema, so another database). */
+export const PGDATA_G1_DIR = 'pgdata-g1';
 
 /** Options of {@link startDevServer}. */
 export interface DevOptions {
@@ -38,6 +45,12 @@ export interface DevOptions {
    * `setupSql` files create those tables in the embedded database on every start.
    */
   configPath?: string;
+  /**
+   * Wire generation: `g2` (default; SQLiteNow Kotlin/Dart clients, business-rich-v0 demo
+   * schema) or `g1` (go-oversync's Go client; go-oversync's example schema, in its own
+   * database inside the data directory).
+   */
+  dialect?: 'g1' | 'g2';
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
 }
@@ -56,6 +69,8 @@ export interface DevServer {
   configPath?: string;
   secret: string;
   secretSource: 'env' | 'file' | 'created';
+  /** Wire generation served. */
+  dialect: 'g1' | 'g2';
   /** Ends watch streams, finishes in-flight requests, closes PGlite and releases the lock. */
   close(): Promise<void>;
 }
@@ -75,6 +90,8 @@ export async function startDevServer(options: DevOptions = {}): Promise<DevServe
   const setup = config === undefined ? undefined : await readSetupSql(config, configPath as string);
   const tables: DemoTable[] = config === undefined ? [...DEMO_TABLES] : config.tables;
   const basePath = config?.basePath ?? '';
+  const dialect = options.dialect ?? 'g2';
+  const pgdata = dialect === 'g1' && config === undefined ? PGDATA_G1_DIR : PGDATA_DIR;
   mkdirSync(dataDir, { recursive: true });
   const lock = lockDataDir(dataDir);
   const releaseOnExit = () => lock.release();
@@ -82,20 +99,20 @@ export async function startDevServer(options: DevOptions = {}): Promise<DevServe
   const undo: Array<() => Promise<void>> = [];
   try {
     if (options.reset === true) {
-      rmSync(join(dataDir, PGDATA_DIR), { recursive: true, force: true });
+      rmSync(join(dataDir, pgdata), { recursive: true, force: true });
       rmSync(join(dataDir, DEV_SECRET_FILE), { force: true });
       logger.info({ dataDir }, 'reset: deleted the database and the dev secret');
     }
     const { secret, source } = loadOrCreateDevSecret(dataDir, env);
 
-    const pglite = await PGlite.create(join(dataDir, PGDATA_DIR));
+    const pglite = await PGlite.create(join(dataDir, pgdata));
     undo.push(async () => {
       if (!pglite.closed) await pglite.close();
     });
     const db = createPgliteDatabase(pglite);
     undo.push(() => db.close());
     if (setup === undefined) {
-      await db.exec(DEMO_SCHEMA_SQL);
+      await db.exec(dialect === 'g1' ? REFERENCE_SCHEMA_SQL : DEMO_SCHEMA_SQL);
     } else {
       for (const file of setup) {
         try {
@@ -120,6 +137,7 @@ export async function startDevServer(options: DevOptions = {}): Promise<DevServe
       }),
       appName: options.appName ?? config?.appName ?? DEFAULT_DEV_APP_NAME,
       basePath,
+      dialect,
       logger,
       cors: config?.cors ?? { origins: '*' },
       watch: { enabled: true, ...config?.watch },
@@ -156,6 +174,7 @@ export async function startDevServer(options: DevOptions = {}): Promise<DevServe
       ...(configPath === undefined ? {} : { configPath }),
       secret,
       secretSource: source,
+      dialect,
       close: () => {
         closing ??= close();
         return closing;
@@ -214,7 +233,9 @@ export function devBanner(dev: DevServer): string {
       : `${join(dev.dataDir, DEV_SECRET_FILE)}${dev.secretSource === 'created' ? ' (new)' : ''}`;
   const tables =
     dev.configPath === undefined
-      ? 'demo schema (business-rich-v0)'
+      ? dev.dialect === 'g1'
+        ? 'go-oversync example schema (G1 wire for the Go client)'
+        : 'demo schema (business-rich-v0)'
       : `${dev.tables.join(', ')} from ${displayPath(dev.configPath)}`;
   const dataDirArg =
     dev.dataDir === resolve(DEFAULT_DATA_DIR) ? '' : ` --data-dir ${displayPath(dev.dataDir)}`;
@@ -250,6 +271,14 @@ export function devCommand(io: CliIo = processIo): Command {
       '--app-name <name>',
       `app_name reported by /syncx/status (default: the config's appName, else ${DEFAULT_DEV_APP_NAME})`,
     )
+    .addOption(
+      new Option(
+        '--dialect <g1|g2>',
+        'wire generation: g2 (SQLiteNow clients) or g1 (go-oversync Go client, with its example schema)',
+      )
+        .choices(['g1', 'g2'])
+        .default('g2'),
+    )
     .option(
       '--config <file>',
       'serve your own tables: an `oversync serve` config file (JSON) whose "setupSql" files create them; "auth" is optional and ignored',
@@ -262,6 +291,7 @@ export function devCommand(io: CliIo = processIo): Command {
         reset: boolean;
         appName?: string;
         config?: string;
+        dialect: 'g1' | 'g2';
       }) => {
         const logger = createLogger();
         const { config, ...rest } = opts;

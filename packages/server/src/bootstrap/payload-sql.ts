@@ -49,3 +49,56 @@ export function keySql(table: TableInfo, alias: string): string {
 export function keyCast(table: TableInfo, ref: string): string {
   return table.keyKind === 'uuid' ? `${ref}::uuid` : `${ref}::text`;
 }
+
+/** PostgreSQL `jsonb` member order: shorter names first, then bytewise. */
+function jsonbOrder(a: ColumnInfo, b: ColumnInfo): number {
+  return a.name.length - b.name.length || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+}
+
+/** SQL for one column value as go-oversync's `to_jsonb(row)` renders it (never NULL). */
+function g1ValueSql(column: ColumnInfo, ref: string): string {
+  switch (column.family) {
+    case 'blob':
+      return valueSql(column, ref);
+    case 'json':
+      return `COALESCE(${ref}::jsonb::text, 'null')`;
+    case 'other':
+      return `COALESCE(to_jsonb(${ref}::text)::text, 'null')`;
+    default:
+      // Numbers exactly as PostgreSQL prints them (scale kept), timestamptz in the session
+      // time zone (UTC), NaN/Infinity as strings — the bytes go-oversync sends in snapshots.
+      return `COALESCE(to_jsonb(${ref})::text, 'null')`;
+  }
+}
+
+/**
+ * SQL rendering one row as go-oversync's snapshot payload (G1): members in `jsonb` order,
+ * numbers exact, compact. Also returns SQL for the row's G1 `byte_count` contribution, which
+ * go-oversync measures on the stored `jsonb` text (one space after every `:` and `,`), except
+ * for rows with a non-null `bytea` value, which it stores re-canonicalised (compact).
+ *
+ * @example
+ * ```ts
+ * const { payload, extraBytes } = g1PayloadSql(table, 'b');
+ * ```
+ */
+export function g1PayloadSql(
+  table: TableInfo,
+  alias: string,
+): { payload: string; extraBytes: string } {
+  const columns = [...table.columns].sort(jsonbOrder);
+  const parts = columns.map((c, i) => {
+    const prefix = `${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`;
+    return `${quoteLiteral(prefix)} || ${g1ValueSql(c, `${alias}.${quoteIdent(c.name)}`)}`;
+  });
+  const payload = `(${parts.join(' || ')} || '}')`;
+  const blobs = table.columns
+    .filter((c) => c.family === 'blob')
+    .map((c) => `${alias}.${quoteIdent(c.name)} IS NOT NULL`);
+  const spaces = Math.max(0, 2 * table.columns.length - 1);
+  const extra =
+    blobs.length > 0
+      ? `(CASE WHEN ${blobs.join(' OR ')} THEN 0 ELSE ${spaces} END)`
+      : String(spaces);
+  return { payload, extraBytes: extra };
+}

@@ -12,6 +12,41 @@ export async function readJsonBody(
     invalidCode?: 'invalid_request' | 'snapshot_session_invalid';
   } = {},
 ): Promise<unknown> {
+  const text = await readBodyText(request, maxBytes, options.invalidCode);
+  const code = options.invalidCode ?? 'invalid_request';
+  if (text.trim() === '') {
+    if (options.allowEmpty) return undefined;
+    throw new SyncError(code, 'request body must be JSON');
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new SyncError(code, 'request body is not valid JSON');
+  }
+}
+
+/**
+ * Reads a request body as UTF-8 text with a byte limit (413 `payload_too_large` beyond it).
+ *
+ * @example
+ * ```ts
+ * const text = await readBodyText(request, 1 << 20);
+ * ```
+ */
+export async function readBodyText(
+  request: Request,
+  maxBytes: number,
+  invalidCode: 'invalid_request' | 'snapshot_session_invalid' = 'invalid_request',
+): Promise<string> {
+  return readText(request, maxBytes, invalidCode);
+}
+
+async function readText(
+  request: Request,
+  maxBytes: number,
+  invalidCode: 'invalid_request' | 'snapshot_session_invalid',
+): Promise<string> {
+  const options = { invalidCode };
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBytes) {
     throw new SyncError('payload_too_large', `request body exceeds ${maxBytes} bytes`);
@@ -40,15 +75,5 @@ export async function readJsonBody(
       chunks.push(value);
     }
   }
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(chunks));
-  const code = options.invalidCode ?? 'invalid_request';
-  if (text.trim() === '') {
-    if (options.allowEmpty) return undefined;
-    throw new SyncError(code, 'request body must be JSON');
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new SyncError(code, 'request body is not valid JSON');
-  }
+  return new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(chunks));
 }

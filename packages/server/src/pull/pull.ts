@@ -3,6 +3,8 @@ import type { OpCode } from '../capture/normalize.js';
 import type { Actor, ServiceContext } from '../context.js';
 import { requireInitialized } from '../lifecycle/scope-gate.js';
 import { readUser } from '../lifecycle/user-state.js';
+import { goString } from '../render/g1-payload.js';
+import { renderG1Bundle, type StoredBundleRow } from '../render/g1-rows.js';
 import { bundleRowJson } from '../render/wire-rows.js';
 import { readIntParam } from '../util/query-params.js';
 
@@ -38,15 +40,18 @@ export async function pull(
       requireInitialized(user);
       const latest = BigInt(user.nextBundleSeq) - 1n;
       const floor = BigInt(user.retainedFloor);
+      // G1 has no checkpoint_ahead; go-oversync's own answer (a stable ceiling below the
+      // checkpoint) is rejected by the Go client, so G1 gets history_pruned: it rebuilds.
+      const ahead = ctx.dialect === 'g1' ? 'history_pruned' : 'checkpoint_ahead';
       if (after > latest) {
         throw new SyncError(
-          'checkpoint_ahead',
+          ahead,
           `requested checkpoint ${after} is ahead of current committed bundle sequence ${latest}`,
         );
       }
       if (target > latest) {
         throw new SyncError(
-          'checkpoint_ahead',
+          ahead,
           `target_bundle_seq ${target} is ahead of current committed bundle sequence ${latest}`,
         );
       }
@@ -90,6 +95,8 @@ export async function pull(
       const first = chosen[0];
       const last = chosen.at(-1);
       const rowsBySeq = new Map<string, string[]>();
+      const storedBySeq = new Map<string, StoredBundleRow[]>();
+      const g1 = ctx.dialect === 'g1';
       if (first && last) {
         const { rows } = await tx.query<{
           seq: string;
@@ -104,6 +111,20 @@ export async function pull(
           [user.userPk, first.seq, last.seq],
         );
         for (const r of rows) {
+          if (g1) {
+            let stored = storedBySeq.get(r.seq);
+            if (!stored) {
+              stored = [];
+              storedBySeq.set(r.seq, stored);
+            }
+            stored.push({
+              tableId: r.table_id,
+              op: r.op as OpCode,
+              key: r.key,
+              payload: r.payload,
+            });
+            continue;
+          }
           let list = rowsBySeq.get(r.seq);
           if (!list) {
             list = [];
@@ -114,11 +135,18 @@ export async function pull(
           );
         }
       }
-      const bundles = chosen.map(
-        (h) =>
+      const bundles = chosen.map((h) => {
+        if (g1) {
+          // go-oversync fills row_count and bundle_hash in pull bundles (its swagger omits them).
+          const b = renderG1Bundle(ctx.catalog, h.seq, storedBySeq.get(h.seq) ?? []);
+          ctx.g1Hashes.set(user.userPk, h.seq, b.bundleHash);
+          return `{"bundle_seq":${h.seq},"source_id":${goString(h.source_id)},"source_bundle_id":${h.source_bundle_id},"row_count":${h.row_count},"bundle_hash":"${b.bundleHash}","rows":[${b.rows.join(',')}]}`;
+        }
+        return (
           // Exactly the members clients declare: strict decoders reject unknown ones.
-          `{"bundle_seq":${h.seq},"source_id":${JSON.stringify(h.source_id)},"source_bundle_id":${h.source_bundle_id},"rows":[${(rowsBySeq.get(h.seq) ?? []).join(',')}]}`,
-      );
+          `{"bundle_seq":${h.seq},"source_id":${JSON.stringify(h.source_id)},"source_bundle_id":${h.source_bundle_id},"rows":[${(rowsBySeq.get(h.seq) ?? []).join(',')}]}`
+        );
+      });
       return {
         kind: 'ok' as const,
         text: `{"stable_bundle_seq":${stable},"bundles":[${bundles.join(',')}],"has_more":${hasMore}}`,

@@ -5,6 +5,8 @@ import { type BundleEffect, normalizeCaptured, type OpCode } from '../capture/no
 import type { Actor, ServiceContext } from '../context.js';
 import type { Queryable } from '../db/sync-database.js';
 import { SCOPE_INITIALIZED, userStateFromRow } from '../lifecycle/user-state.js';
+import { goString } from '../render/g1-payload.js';
+import { renderG1Bundle } from '../render/g1-rows.js';
 import { type ApplyGroup, applyStagedRows } from './apply-staged.js';
 import { type ConflictRow, firstConflictSql, throwConflict } from './conflicts.js';
 import { requireSeedLease } from './create-session.js';
@@ -98,8 +100,9 @@ export async function commitPushSession(
   if (!isCanonicalUuid(pushId))
     throw new SyncError('push_session_not_found', 'push session not found');
   let bundle: CommittedBundle;
+  let g1Hash: string | undefined;
   try {
-    bundle = await ctx.writeTx(async (tx) => {
+    ({ committed: bundle, g1Hash } = await ctx.writeTx(async (tx) => {
       const now = ctx.now();
       // The lock first, alone: in READ COMMITTED the next statement's snapshot is then taken
       // after every earlier writer of this user committed (a statement that waits for the
@@ -126,7 +129,8 @@ export async function commitPushSession(
           `only ${p.next} of ${p.planned} planned rows were uploaded`,
         );
       }
-      if (p.staged_hash !== p.request_hash) {
+      // G1 sessions carry no request hash (stored as ''): go-oversync has none to verify.
+      if (p.request_hash !== '' && p.staged_hash !== p.request_hash) {
         throw new SyncError(
           'push_commit_invalid',
           'canonical_request_hash does not match the uploaded rows',
@@ -150,7 +154,13 @@ export async function commitPushSession(
         );
       }
       if (p.conflict)
-        await throwConflict(tx, ctx.catalog, JSON.parse(p.conflict) as ConflictRow, actor.userId);
+        await throwConflict(
+          tx,
+          ctx.catalog,
+          JSON.parse(p.conflict) as ConflictRow,
+          actor.userId,
+          ctx.dialect,
+        );
       await tx.query('SET CONSTRAINTS ALL DEFERRED');
       await applyStagedRows(
         tx,
@@ -166,7 +176,7 @@ export async function commitPushSession(
           'push session produced no captured business-table effects',
         );
       }
-      return writeBundle(
+      const committed = await writeBundle(
         tx,
         ctx.catalog,
         {
@@ -174,18 +184,27 @@ export async function commitPushSession(
           bundleSeq: user.nextBundleSeq,
           sourceId: actor.sourceId,
           sourceBundleId: p.ps_sbid as string,
-          requestHash: p.request_hash,
+          requestHash: p.request_hash === '' ? null : p.request_hash,
           maxSnapshotRowBytes: ctx.limits.max_bytes_per_snapshot_row,
           deletePushId: pushId,
           ...(p.ps_init ? { initializeScope: { bySource: actor.sourceId, at: now } } : {}),
         },
         effects,
       );
-    });
+      const hash =
+        ctx.dialect === 'g1'
+          ? renderG1Bundle(ctx.catalog, committed.bundleSeq, effects).bundleHash
+          : undefined;
+      return { committed, g1Hash: hash };
+    }));
   } catch (err) {
     throw mapBusinessError(err, 'push_commit_invalid');
   }
   ctx.hub.announce(bundle);
+  if (g1Hash !== undefined) {
+    ctx.g1Hashes.set(bundle.userPk, bundle.bundleSeq, g1Hash);
+    return `{"bundle_seq":${bundle.bundleSeq},"source_id":${goString(bundle.sourceId)},"source_bundle_id":${bundle.sourceBundleId},"row_count":${bundle.rowCount},"bundle_hash":"${g1Hash}"}`;
+  }
   return `{"bundle_seq":${bundle.bundleSeq},"source_id":${JSON.stringify(bundle.sourceId)},"source_bundle_id":${
     bundle.sourceBundleId
   },"row_count":${bundle.rowCount},"bundle_hash":"${bundle.bundleHash}","canonical_request_hash":"${bundle.requestHash ?? ''}"}`;

@@ -2,6 +2,8 @@ import { SyncError } from '@oversync/protocol';
 import type { OpCode } from '../capture/normalize.js';
 import type { Actor, ServiceContext } from '../context.js';
 import { readUser } from '../lifecycle/user-state.js';
+import { goString } from '../render/g1-payload.js';
+import { g1BundleHashOf, renderG1Bundle } from '../render/g1-rows.js';
 import { bundleRowJson } from '../render/wire-rows.js';
 import { readIntParam } from '../util/query-params.js';
 
@@ -69,6 +71,26 @@ export async function committedBundleRows(
   const shown = hasMore ? page.slice(0, limit) : page;
   const last = shown.at(-1);
   const next = last ? String(last.row_ordinal) : after === undefined ? '0' : String(after);
+  if (ctx.dialect === 'g1') {
+    const page = renderG1Bundle(
+      ctx.catalog,
+      String(seq),
+      shown.map((r) => ({
+        tableId: r.table_id as number,
+        op: r.op as OpCode,
+        key: r.key as string,
+        payload: r.payload,
+      })),
+    );
+    const bundleHash = await g1BundleHashOf(
+      ctx.db,
+      ctx.catalog,
+      ctx.g1Hashes,
+      user.userPk,
+      String(seq),
+    );
+    return `{"bundle_seq":${seq},"source_id":${goString(head.source_id)},"source_bundle_id":${head.source_bundle_id},"row_count":${head.row_count},"bundle_hash":"${bundleHash}","rows":[${page.rows.join(',')}],"next_row_ordinal":${next},"has_more":${hasMore}}`;
+  }
   const rowJson = shown.map((r) =>
     bundleRowJson(
       ctx.catalog,

@@ -1,8 +1,9 @@
 import { SyncError } from '@oversync/protocol';
 import type { Catalog } from '../bootstrap/catalog.js';
-import { keyCast, payloadSql } from '../bootstrap/payload-sql.js';
+import { g1PayloadSql, keyCast, payloadSql } from '../bootstrap/payload-sql.js';
 import { OP_NAMES, type OpCode } from '../capture/normalize.js';
 import type { Queryable } from '../db/sync-database.js';
+import type { Dialect } from '../render/dialect.js';
 import { qualified, quoteIdent } from '../util/sql.js';
 
 /**
@@ -52,13 +53,14 @@ export async function throwConflict(
   catalog: Catalog,
   c: ConflictRow,
   userId: string,
+  dialect: Dialect = 'g2',
 ): Promise<never> {
   const t = catalog.byId(c.table_id);
   const live = c.server_version !== null && c.deleted === false;
   let serverRow = 'null';
   if (live) {
     const res = await tx.query<{ payload: string }>(
-      `SELECT ${payloadSql(t, 'b')} AS payload FROM ${qualified(t.schema, t.table)} AS b
+      `SELECT ${dialect === 'g1' ? g1PayloadSql(t, 'b').payload : payloadSql(t, 'b')} AS payload FROM ${qualified(t.schema, t.table)} AS b
         WHERE b._sync_scope_id = $1 AND b.${quoteIdent(t.keyColumn)} = ${keyCast(t, '$2')}`,
       [userId, c.key],
     );

@@ -8,6 +8,8 @@ import {
   SCOPE_UNINITIALIZED,
   type UserState,
 } from '../lifecycle/user-state.js';
+import { goString } from '../render/g1-payload.js';
+import { g1BundleHashOf } from '../render/g1-rows.js';
 import { sourceRetired } from './source-state.js';
 
 const HASH = /^[0-9a-f]{64}$/;
@@ -19,7 +21,7 @@ interface CreateRequest {
   initializationId: string | null;
 }
 
-function parse(body: unknown, maxRows: number): CreateRequest {
+function parse(body: unknown, maxRows: number, g1: boolean): CreateRequest {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new SyncError('invalid_request', 'push session request must be a JSON object');
   }
@@ -38,8 +40,9 @@ function parse(body: unknown, maxRows: number): CreateRequest {
       `planned_row_count exceeds max_rows_per_bundle ${maxRows}`,
     );
   }
-  const hash = b.canonical_request_hash;
-  if (typeof hash !== 'string' || !HASH.test(hash)) {
+  // G1 has no request hash (go-oversync ignores one if sent); '' marks the session as G1.
+  const hash = g1 ? '' : b.canonical_request_hash;
+  if (!g1 && (typeof hash !== 'string' || !HASH.test(hash))) {
     throw new SyncError(
       'push_session_invalid',
       'canonical_request_hash must be 64 lowercase hex characters',
@@ -59,7 +62,12 @@ function parse(body: unknown, maxRows: number): CreateRequest {
     }
     initializationId = b.initialization_id;
   }
-  return { sourceBundleId: sbid, plannedRowCount: planned, requestHash: hash, initializationId };
+  return {
+    sourceBundleId: sbid,
+    plannedRowCount: planned,
+    requestHash: hash as string,
+    initializationId,
+  };
 }
 
 /** Checks (and refreshes) the initialization lease a seed push needs. */
@@ -101,7 +109,8 @@ export async function createPushSession(
   actor: Actor,
   body: unknown,
 ): Promise<string> {
-  const req = parse(body, ctx.limits.max_rows_per_bundle);
+  const g1 = ctx.dialect === 'g1';
+  const req = parse(body, ctx.limits.max_rows_per_bundle, g1);
   return ctx.writeTx(async (tx) => {
     const now = ctx.now();
     const user = await lockUser(tx, actor.userId, now);
@@ -142,7 +151,18 @@ export async function createPushSession(
         row_count: String(committed.row_count),
         bundle_hash: JSON.stringify(committed.bundle_hash),
       };
-      if (committed.request_hash)
+      if (g1) {
+        out.source_id = goString(actor.sourceId);
+        out.bundle_hash = JSON.stringify(
+          await g1BundleHashOf(
+            tx,
+            ctx.catalog,
+            ctx.g1Hashes,
+            user.userPk,
+            String(committed.bundle_seq),
+          ),
+        );
+      } else if (committed.request_hash)
         out.canonical_request_hash = JSON.stringify(committed.request_hash);
       return `{${Object.entries(out)
         .map(([k, v]) => `"${k}":${v}`)
@@ -206,6 +226,10 @@ export async function createPushSession(
         expires,
       ],
     );
+    if (g1) {
+      // go-oversync omits next_expected_row_ordinal when it is 0 (Go `omitempty`).
+      return `{"push_id":"${pushId}","status":"staging","planned_row_count":${req.plannedRowCount}}`;
+    }
     return JSON.stringify({
       push_id: pushId,
       status: 'staging',

@@ -1,8 +1,9 @@
 import { SyncError } from '@oversync/protocol';
-import { keyCast, keySql, payloadSql } from '../bootstrap/payload-sql.js';
+import { g1PayloadSql, keyCast, keySql, payloadSql } from '../bootstrap/payload-sql.js';
 import type { Actor, ServiceContext } from '../context.js';
 import { requireInitialized } from '../lifecycle/scope-gate.js';
 import { readUser } from '../lifecycle/user-state.js';
+import { goTimeText } from '../render/g1-payload.js';
 import { qualified, quoteIdent } from '../util/sql.js';
 import { applySourceReplacement, parseSnapshotCreate } from './source-replacement.js';
 
@@ -69,22 +70,45 @@ export async function createSnapshot(
       let n = 0n;
       let bytes = 0n;
       let widest = 0n;
+      const g1 = ctx.dialect === 'g1';
+      // go-oversync renders timestamptz in the session time zone; pin it so the bytes do
+      // not depend on the database's configuration.
+      if (g1) await tx.query(`SELECT set_config('TimeZone', 'UTC', true)`);
       for (const t of ctx.catalog.tables) {
-        const head = `{"key":{${JSON.stringify(t.keyColumn)}:`;
-        const tail = `,"schema":${JSON.stringify(t.schema)},"table":${JSON.stringify(t.table)}}`;
-        const { rows: totals } = await tx.query<{ n: string; bytes: string; widest: string }>(
-          `WITH ins AS (
-             INSERT INTO sync.snapshot_rows (snapshot_id, row_ordinal, byte_len, row_json)
-             SELECT $1::uuid, $2::int8 + row_number() OVER (ORDER BY x.k COLLATE "C"), octet_length(x.j), x.j
-               FROM (SELECT ${keySql(t, 'b')} AS k,
-                            $5 || to_json(${keySql(t, 'b')})::text || '},"payload":' || ${payloadSql(t, 'b')}
-                               || ',"row_version":' || rs.bundle_seq::text || $6 AS j
-                       FROM ${qualified(t.schema, t.table)} AS b
+        const source = `FROM ${qualified(t.schema, t.table)} AS b
                        JOIN sync.row_state rs ON rs.user_pk = $3::int8 AND rs.table_id = $4
                             AND rs.key = ${keySql(t, 'b')} AND b.${quoteIdent(t.keyColumn)} = ${keyCast(t, 'rs.key')}
                             AND NOT rs.deleted
                       WHERE b._sync_scope_id = $7
-                     OFFSET 0) AS x
+                     OFFSET 0`;
+        let head: string;
+        let tail: string;
+        let rowsSql: string;
+        if (g1) {
+          // go-oversync's member order (schema, table, key, row_version, payload); byte_len
+          // holds the row's share of the G1 byte_count (its payload's stored jsonb length).
+          const { payload, extraBytes } = g1PayloadSql(t, 'b');
+          head = `{"schema":${JSON.stringify(t.schema)},"table":${JSON.stringify(t.table)},"key":{${JSON.stringify(t.keyColumn)}:`;
+          tail = '}';
+          rowsSql = `SELECT y.k, octet_length(y.p) + y.e AS len,
+                            $5 || to_json(y.k)::text || '},"row_version":' || y.v || ',"payload":' || y.p || $6 AS j
+                       FROM (SELECT ${keySql(t, 'b')} AS k, ${payload} AS p, ${extraBytes} AS e,
+                                    rs.bundle_seq::text AS v
+                             ${source}) AS y`;
+        } else {
+          head = `{"key":{${JSON.stringify(t.keyColumn)}:`;
+          tail = `,"schema":${JSON.stringify(t.schema)},"table":${JSON.stringify(t.table)}}`;
+          rowsSql = `SELECT k, octet_length(j) AS len, j
+                       FROM (SELECT ${keySql(t, 'b')} AS k,
+                            $5 || to_json(${keySql(t, 'b')})::text || '},"payload":' || ${payloadSql(t, 'b')}
+                               || ',"row_version":' || rs.bundle_seq::text || $6 AS j
+                       ${source}) AS z`;
+        }
+        const { rows: totals } = await tx.query<{ n: string; bytes: string; widest: string }>(
+          `WITH ins AS (
+             INSERT INTO sync.snapshot_rows (snapshot_id, row_ordinal, byte_len, row_json)
+             SELECT $1::uuid, $2::int8 + row_number() OVER (ORDER BY x.k COLLATE "C"), x.len, x.j
+               FROM (${rowsSql}) AS x
              RETURNING byte_len)
            SELECT count(*)::text AS n, COALESCE(sum(byte_len), 0)::text AS bytes,
                   COALESCE(max(byte_len), 0)::text AS widest
@@ -103,13 +127,20 @@ export async function createSnapshot(
       if (over(limits.max_bytes_per_snapshot_session, bytes)) {
         throw limitExceeded('byte_count', bytes, limits.max_bytes_per_snapshot_session);
       }
-      if (over(limits.max_bytes_per_snapshot_row, widest)) {
+      // The per-row limit protects byte-bounded G2 chunks; G1 chunks are bounded by rows only.
+      if (!g1 && over(limits.max_bytes_per_snapshot_row, widest)) {
         throw limitExceeded('row_byte_count', widest, limits.max_bytes_per_snapshot_row);
       }
       await tx.query(
         'UPDATE sync.snapshot_sessions SET row_count = $2::int8, byte_count = $3::int8 WHERE snapshot_id = $1::uuid',
         [snapshotId, String(n), String(bytes)],
       );
+      if (g1) {
+        // go-oversync omits a zero byte_count (Go `omitempty`).
+        return `{"snapshot_id":"${snapshotId}","snapshot_bundle_seq":${seq},"row_count":${n}${
+          bytes > 0n ? `,"byte_count":${bytes}` : ''
+        },"expires_at":"${goTimeText(expires)}"}`;
+      }
       return `{"snapshot_id":"${snapshotId}","snapshot_bundle_seq":${seq},"row_count":${n},"byte_count":${bytes},"expires_at":"${expires.toISOString()}"}`;
     },
     { isolation: 'repeatable read' },

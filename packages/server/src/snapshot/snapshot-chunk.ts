@@ -67,13 +67,17 @@ export async function snapshotChunk(
     ),
     ctx.limits.max_rows_per_snapshot_chunk,
   );
-  const maxBytes = Math.min(
-    Number(
-      readIntParam(params, 'max_bytes', CODE, { min: 1n }) ??
-        BigInt(ctx.limits.default_bytes_per_snapshot_chunk),
-    ),
-    ctx.limits.max_bytes_per_snapshot_chunk,
-  );
+  // G1 chunks are bounded by rows only (go-oversync ignores max_bytes).
+  const maxBytes =
+    ctx.dialect === 'g1'
+      ? Number.MAX_SAFE_INTEGER
+      : Math.min(
+          Number(
+            readIntParam(params, 'max_bytes', CODE, { min: 1n }) ??
+              BigInt(ctx.limits.default_bytes_per_snapshot_chunk),
+          ),
+          ctx.limits.max_bytes_per_snapshot_chunk,
+        );
   if (!isCanonicalUuid(snapshotId))
     throw new SyncError('snapshot_session_not_found', 'snapshot session not found');
   const now = ctx.now();
@@ -146,6 +150,9 @@ export async function snapshotChunk(
     );
   }
   const next = after + BigInt(session.n);
+  if (ctx.dialect === 'g1') {
+    return `{"snapshot_id":"${snapshotId}","snapshot_bundle_seq":${session.seq},"rows":[${session.body}],"next_row_ordinal":${next},"has_more":${next < total}}`;
+  }
   return `{"snapshot_id":"${snapshotId}","snapshot_bundle_seq":${session.seq},"rows":[${session.body}],"next_row_ordinal":${next},"has_more":${next < total},"byte_count":${session.bytes}}`;
 }
 
