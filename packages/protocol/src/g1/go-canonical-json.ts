@@ -33,42 +33,66 @@ export type GoJsonValue =
  */
 const MAX_WRITE_DEPTH = 1000;
 
-/** Integers with at most this many digits are exact in float64 and print unchanged. */
-const EXACT_INTEGER_DIGITS = 15;
+/** Significant digits a decimal literal may have and still be its own float64 rendering. */
+const EXACT_DIGITS = 15;
 
 /**
- * Checks the JSON number grammar and reports whether the literal is a plain integer
- * (`-?(0|[1-9][0-9]*)`), returning -1 when it is not a JSON number at all, 1 for an integer, 0
- * otherwise.
+ * Checks the JSON number grammar and classifies the literal: -1 if it is not a JSON number,
+ * 1 if it already is the text Go would write for its float64, 0 if it must be converted.
+ *
+ * A literal is its own rendering when it has no exponent, no trailing fractional zero, at most
+ * 15 significant digits (every such decimal survives float64 and back, so the shortest
+ * round-trip digits are its own: DBL_DIG = 15) and is not below 1e-6 (where Go switches to
+ * exponent form). This skips `Number()`/`String()` for the common integers and short decimals.
  */
 function classifyNumberLiteral(s: string): -1 | 0 | 1 {
   const len = s.length;
   let i = 0;
   let c = s.charCodeAt(0);
   if (c === 0x2d) c = s.charCodeAt(++i);
+  let significant: number;
+  let zeroIntegerPart = false;
   if (c === 0x30) {
+    zeroIntegerPart = true;
+    significant = 0;
     c = s.charCodeAt(++i);
   } else if (c >= 0x31 && c <= 0x39) {
+    const start = i;
     do c = s.charCodeAt(++i);
     while (c >= 0x30 && c <= 0x39);
+    significant = i - start;
   } else {
     return -1;
   }
-  if (i === len) return 1;
+  if (i === len) return significant <= EXACT_DIGITS ? 1 : 0;
+  let canonical = significant <= EXACT_DIGITS;
   if (c === 0x2e) {
+    const start = i + 1;
     c = s.charCodeAt(++i);
     if (!(c >= 0x30 && c <= 0x39)) return -1;
-    do c = s.charCodeAt(++i);
-    while (c >= 0x30 && c <= 0x39);
+    let leadingZeros = 0;
+    if (zeroIntegerPart) {
+      while (c === 0x30) c = s.charCodeAt(++i);
+      leadingZeros = i - start;
+    }
+    while (c >= 0x30 && c <= 0x39) c = s.charCodeAt(++i);
+    significant += i - start - leadingZeros;
+    canonical =
+      significant > 0 &&
+      significant <= EXACT_DIGITS &&
+      leadingZeros <= 5 &&
+      s.charCodeAt(i - 1) !== 0x30;
   }
   if (c === 0x65 || c === 0x45) {
+    canonical = false;
     c = s.charCodeAt(++i);
     if (c === 0x2b || c === 0x2d) c = s.charCodeAt(++i);
     if (!(c >= 0x30 && c <= 0x39)) return -1;
     do c = s.charCodeAt(++i);
     while (c >= 0x30 && c <= 0x39);
   }
-  return i === len ? 0 : -1;
+  if (i !== len) return -1;
+  return canonical ? 1 : 0;
 }
 
 /**
@@ -87,8 +111,8 @@ function float64Text(n: number): string {
  *
  * Go parses every number of a payload into a float64 (correctly rounded, like `Number()`) and
  * writes it back with the shortest round-trip digits: this equals ECMAScript `Number#toString`
- * except that negative zero is `-0`. Integer literals of at most 15 digits are returned as is,
- * since they are exact in float64 and print unchanged.
+ * except that negative zero is `-0`. Literals that already are that text (integers and plain
+ * decimals of at most 15 significant digits) are returned as they are, without a conversion.
  *
  * @throws SyntaxError if `literal` is not a JSON number literal.
  * @throws RangeError if the literal overflows float64 to ±Infinity (Go rejects it too).
@@ -104,11 +128,8 @@ function float64Text(n: number): string {
  */
 export function goNumberText(literal: string): string {
   const kind = classifyNumberLiteral(literal);
+  if (kind === 1) return literal;
   if (kind < 0) throw new SyntaxError(`not a JSON number literal: ${JSON.stringify(literal)}`);
-  if (kind === 1) {
-    const digits = literal.charCodeAt(0) === 0x2d ? literal.length - 1 : literal.length;
-    if (digits <= EXACT_INTEGER_DIGITS) return literal;
-  }
   const n = Number(literal);
   if (!Number.isFinite(n)) {
     throw new RangeError(`JSON number ${literal} overflows float64`);
@@ -215,6 +236,27 @@ function compareUtf8(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/** Objects up to this size are sorted by insertion sort, which beats the built-in sort there. */
+const INSERTION_SORT_MAX = 16;
+
+/** Sorts strings in place by UTF-16 code units (JS `<` on strings). */
+function sortCodeUnits(keys: string[]): void {
+  const n = keys.length;
+  if (n > INSERTION_SORT_MAX) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const key = keys[i] as string;
+    let j = i - 1;
+    while (j >= 0 && (keys[j] as string) > key) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+}
+
 /** Replaces lone surrogates by U+FFFD (what a UTF-8 round trip does). */
 function wellFormed(s: string): string {
   let out = '';
@@ -303,9 +345,8 @@ function appendObject(out: string, object: object, depth: number): string {
   for (let i = 0; i < count; i++) {
     if (hasSurrogate(keys[i] as string)) return appendObjectNonBmp(out, record, keys, depth);
   }
-  // BMP-only names without surrogates: UTF-16 order is UTF-8 byte order, and the built-in
-  // comparison is the fastest sort there is.
-  if (count > 1) keys.sort();
+  // No surrogates: UTF-16 code unit order is UTF-8 byte order.
+  if (count > 1) sortCodeUnits(keys);
   let result = `${out}{`;
   let first = true;
   for (let i = 0; i < count; i++) {

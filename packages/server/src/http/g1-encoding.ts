@@ -5,6 +5,7 @@ import {
   type SyncError,
 } from '@oversync/protocol';
 import type { ServiceContext } from '../context.js';
+import { RawConflict } from '../push/conflicts.js';
 import { goTimeText } from '../render/g1-payload.js';
 
 /**
@@ -40,7 +41,12 @@ export function g1ErrorBody(err: SyncError): string {
     out.source_id = wire.source_id;
     if (wire.replaced_by_source_id) out.replaced_by_source_id = wire.replaced_by_source_id;
   }
-  if (err.code === 'push_conflict') out.conflict = wire.conflict;
+  const conflict = wire.conflict;
+  if (err.code === 'push_conflict' && conflict !== undefined) {
+    // Spliced in as text: the server row holds exact numbers a JSON round trip would round.
+    const raw = conflict instanceof RawConflict ? conflict.json : JSON.stringify(conflict);
+    return `${JSON.stringify(out).slice(0, -1)},"conflict":${raw}}`;
+  }
   return JSON.stringify(out);
 }
 
