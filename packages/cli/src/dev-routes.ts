@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { buildOpenApiDocument } from '@oversync/protocol';
 import { signDevToken } from '@oversync/server';
 import { type Context, Hono } from 'hono';
@@ -8,6 +9,13 @@ export interface DevService {
   fetch(request: Request): Promise<Response>;
   setRetainedFloor(userId: string, floor: string): Promise<{ found: boolean }>;
   watchSubscriberCount(userId: string): number;
+  scopeManager: {
+    execWrite<T>(
+      scopeId: string,
+      options: { writerId: string },
+      fn: (tx: { query(sql: string, params?: unknown[]): Promise<unknown> }) => Promise<T>,
+    ): Promise<{ bundle: { bundleSeq: string } }>;
+  };
 }
 
 /** Logger subset used by the dev app (pino-compatible). */
@@ -32,6 +40,7 @@ export interface DevAppOptions {
 export const DUMMY_SIGNIN_TTL_SECONDS = 300;
 
 const MAX_USER_ID_LENGTH = 255;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DIGITS = /^(0|[1-9][0-9]*)$/;
 
 /**
@@ -96,6 +105,29 @@ export function createDevApp(options: DevAppOptions): Hono {
       user_id: userId,
       retained_bundle_floor: Number.isSafeInteger(asNumber) ? asNumber : floor,
     });
+  });
+
+  // A server-originated write (scopeManager.execWrite) for interop scenarios: inserts one
+  // business.users row for user_id as its own bundle, so watchers wake and devices pull it.
+  app.post('/test/server-write', async (c) => {
+    const body = await jsonObject(c);
+    const userId = typeof body?.user_id === 'string' ? body.user_id.trim() : '';
+    const name = typeof body?.name === 'string' ? body.name : '';
+    const email = typeof body?.email === 'string' ? body.email : '';
+    const id = typeof body?.id === 'string' ? body.id : randomUUID();
+    if (userId.length === 0 || name.length === 0 || email.length === 0 || !UUID.test(id)) {
+      return invalidRequest(c, 'body must be {"user_id","name","email"[,"id": uuid]}');
+    }
+    const { bundle } = await service.scopeManager.execWrite(
+      userId,
+      { writerId: 'oversync-dev-server-write' },
+      (tx) =>
+        tx.query(
+          'INSERT INTO business.users (_sync_scope_id, id, name, email) VALUES ($1, $2::uuid, $3, $4)',
+          [userId, id, name, email],
+        ),
+    );
+    return c.json({ status: 'ok', user_id: userId, id, bundle_seq: Number(bundle.bundleSeq) });
   });
 
   app.get('/test/watch-subscribers', (c) => {

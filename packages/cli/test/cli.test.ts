@@ -324,8 +324,17 @@ describe('demo schema', () => {
 
 describe('dev routes', () => {
   const floors: Array<[string, string]> = [];
+  const serverWrites: string[] = [];
   const service: DevService = {
     fetch: async (request) => Response.json({ path: new URL(request.url).pathname }),
+    scopeManager: {
+      execWrite: async (scopeId, _options, fn) => {
+        const calls: unknown[][] = [];
+        await fn({ query: async (_sql, params) => calls.push(params ?? []) });
+        serverWrites.push(`${scopeId}:${JSON.stringify(calls)}`);
+        return { bundle: { bundleSeq: '7' } };
+      },
+    },
     setRetainedFloor: async (userId, floor) => {
       floors.push([userId, floor]);
       return { found: userId !== 'nobody' };
@@ -371,6 +380,19 @@ describe('dev routes', () => {
       '{"user_id":"u1"}',
     ]) {
       expect((await post('/test/retention-floor', bad)).status, bad).toBe(400);
+    }
+  });
+
+  it('runs a server-originated users insert for /test/server-write and validates its body', async () => {
+    const id = '11111111-2222-4333-8444-555555555555';
+    const res = await post(
+      '/test/server-write',
+      JSON.stringify({ user_id: 'u9', name: 'N', email: 'e@x', id }),
+    );
+    expect(await res.json()).toEqual({ status: 'ok', user_id: 'u9', id, bundle_seq: 7 });
+    expect(serverWrites.at(-1)).toBe(`u9:${JSON.stringify([['u9', id, 'N', 'e@x']])}`);
+    for (const bad of ['{}', '{"user_id":"u","name":"n","email":"e","id":"not-a-uuid"}', 'x']) {
+      expect((await post('/test/server-write', bad)).status, bad).toBe(400);
     }
   });
 

@@ -443,7 +443,9 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
       const response = await handle(request, dialect, normalized);
       const headers = corsHeaders(cors, request);
       for (const [k, v] of Object.entries(headers)) response.headers.set(k, v);
-      return maybeCompress(request, response);
+      // go-oversync never compresses, and G1 tooling relies on it: a Go reverse proxy that
+      // forwards the client's Accept-Encoding reads the body without inflating it.
+      return dialect === 'g1' ? response : maybeCompress(request, response);
     };
   }
   const defaultMount = mount(options.dialect ?? 'g2', basePath);

@@ -370,13 +370,14 @@ describe.each(BACKENDS)('G1 dialect [%s]', (backend) => {
     const chunk = (rows: string) =>
       req('POST', `/sync/push-sessions/${created.push_id}/chunks`, user, source, rows);
     const id = randomUUID();
-    for (const over of [
+    const overrides: Record<string, string>[] = [
       { count_value: '1.5' },
       { count_value: '9223372036854775808' },
       { name: '7' },
       { enabled_flag: 'true' },
       { rating: '1e400' },
-    ]) {
+    ];
+    for (const over of overrides) {
       const r = await chunk(
         `{"start_row_ordinal":0,"rows":[${rowJson('typed_rows', id, 'INSERT', 0, typedRow(id, over))}]}`,
       );
