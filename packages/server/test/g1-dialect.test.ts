@@ -227,7 +227,7 @@ describe.each(BACKENDS)('G1 dialect [%s]', (backend) => {
     for (const bundle of bundles) {
       expect(await clientHash(bundle.rows as LosslessValue[])).toBe(bundle.bundle_hash);
     }
-    const deleteRow = (bundles[1]?.rows as Obj[])[0] as Obj;
+    const deleteRow = ((bundles[1] as Obj).rows as Obj[])[0] as Obj;
     expect(Object.keys(deleteRow).sort()).toEqual(['key', 'op', 'row_version', 'schema', 'table']);
     expect(bundles[1]?.bundle_hash).toBe(del.bundle_hash);
 
