@@ -296,10 +296,11 @@ describe.each(BACKENDS)('G1 dialect [%s]', (backend) => {
     // Snapshots carry PostgreSQL's exact digits (go-oversync sends the jsonb text).
     expect((typed.payload as Obj).count_value).toEqual(new JsonNumber('9007199254740993'));
     // byte_count: go-oversync sums the stored jsonb text lengths; rows with bytea are stored
-    // compact. Computed here independently with PostgreSQL.
+    // as Go's encoder writes them (compact, <>& escaped). Computed here independently.
     const expected = await t.database.db.query<{ n: string }>(
       `SELECT (SELECT sum(octet_length((to_jsonb(u) - '_sync_scope_id')::text)) FROM business.users u WHERE _sync_scope_id = $1)
-            + (SELECT sum(octet_length(replace(replace((to_jsonb(r) - '_sync_scope_id' - 'data')::text, '": ', '":'), ', "', ',"')) + length(',"data":"AAEC/w=="'))
+            + (SELECT sum(octet_length(replace(replace((to_jsonb(r) - '_sync_scope_id' - 'data')::text, '": ', '":'), ', "', ',"')) + length(',"data":"AAEC/w=="')
+                        + 5 * (length(r.name) - length(translate(r.name, '<>&', ''))))
                  FROM business.typed_rows r WHERE _sync_scope_id = $1) AS n`,
       [user],
     );

@@ -73,19 +73,27 @@ function g1ValueSql(column: ColumnInfo, ref: string): string {
 
 /**
  * SQL rendering one row as go-oversync's snapshot payload (G1): members in `jsonb` order,
- * numbers exact, compact. Also returns SQL for the row's G1 `byte_count` contribution, which
- * go-oversync measures on the stored `jsonb` text (one space after every `:` and `,`), except
- * for rows with a non-null `bytea` value, which it stores re-canonicalised (compact).
+ * numbers exact, compact.
+ *
+ * Also returns what the row adds to the G1 snapshot `byte_count`, which go-oversync measures
+ * on the payload text it stores: PostgreSQL's `jsonb` text (one space after every `:` and
+ * `,`), except for rows with a non-null `bytea` value, which it re-encodes with Go's JSON
+ * encoder (compact, `<` `>` `&` as 6-byte escapes, U+2028/9 as `\u` escapes).
  *
  * @example
  * ```ts
- * const { payload, extraBytes } = g1PayloadSql(table, 'b');
+ * const { payload, byteLen } = g1PayloadSql(table, 'b');
+ * const sql = `SELECT p, ${byteLen('p', 'hb')} FROM (SELECT ${payload} AS p, ${hasBlob} AS hb FROM t b) x`;
  * ```
  */
 export function g1PayloadSql(
   table: TableInfo,
   alias: string,
-): { payload: string; extraBytes: string } {
+): {
+  payload: string;
+  hasBlob: string;
+  byteLen: (payloadRef: string, hasBlobRef: string) => string;
+} {
   const columns = [...table.columns].sort(jsonbOrder);
   const parts = columns.map((c, i) => {
     const prefix = `${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`;
@@ -95,10 +103,12 @@ export function g1PayloadSql(
   const blobs = table.columns
     .filter((c) => c.family === 'blob')
     .map((c) => `${alias}.${quoteIdent(c.name)} IS NOT NULL`);
+  const hasBlob = blobs.length > 0 ? `(${blobs.join(' OR ')})` : 'false';
   const spaces = Math.max(0, 2 * table.columns.length - 1);
-  const extra =
-    blobs.length > 0
-      ? `(CASE WHEN ${blobs.join(' OR ')} THEN 0 ELSE ${spaces} END)`
-      : String(spaces);
-  return { payload, extraBytes: extra };
+  const byteLen = (p: string, hb: string) =>
+    `(octet_length(${p}) + CASE WHEN ${hb}
+        THEN 5 * (length(${p}) - length(translate(${p}, '<>&', '')))
+           + 3 * (length(${p}) - length(translate(${p}, U&'\\2028\\2029', '')))
+        ELSE ${spaces} END)`;
+  return { payload, hasBlob, byteLen };
 }

@@ -52,9 +52,10 @@ SELECT ${USER_AND_SESSION_COLUMNS},
  WHERE us.user_id = $1`;
 
 /**
- * Orders a bundle's effects as the client uploaded them, followed by side effects (cascades,
- * trigger writes) in capture order. The apply itself is set-based and grouped, so capture
- * order alone would not follow the upload.
+ * Orders a bundle's effects as the client uploaded them, each side effect (cascade, trigger
+ * write) right after the uploaded row whose statement produced it — the order go-oversync's
+ * row-by-row capture yields, so both servers hash a cascading bundle alike. The apply itself
+ * is set-based and grouped, so capture order alone would not follow the upload.
  */
 function inUploadOrder(effects: BundleEffect[], rank: ReadonlyMap<string, number>): BundleEffect[] {
   const at = (e: BundleEffect) => rank.get(`${e.tableId}\u0000${e.key}`) ?? Number.MAX_SAFE_INTEGER;
@@ -85,6 +86,14 @@ async function drainWithUploadOrder(tx: Queryable, pushId: string): Promise<Bund
   const rank = new Map<string, number>();
   for (const r of rows)
     if (r.staged !== null) rank.set(`${r.table_id}\u0000${r.key}`, Number(r.staged));
+  // A side effect ranks just after the last uploaded row captured before it (its cause);
+  // side effects of one cause keep their capture order (the sort below is stable).
+  let cause = Number.MAX_SAFE_INTEGER - 1;
+  for (const r of rows) {
+    const id = `${r.table_id}\u0000${r.key}`;
+    if (r.staged !== null) cause = Number(r.staged);
+    else if (!rank.has(id)) rank.set(id, cause + 0.5);
+  }
   const effects = normalizeCaptured(
     rows.map((r) => ({ tableId: r.table_id, op: r.op as OpCode, key: r.key, payload: r.payload })),
   );

@@ -87,12 +87,12 @@ export async function createSnapshot(
         if (g1) {
           // go-oversync's member order (schema, table, key, row_version, payload); byte_len
           // holds the row's share of the G1 byte_count (its payload's stored jsonb length).
-          const { payload, extraBytes } = g1PayloadSql(t, 'b');
+          const { payload, hasBlob, byteLen } = g1PayloadSql(t, 'b');
           head = `{"schema":${JSON.stringify(t.schema)},"table":${JSON.stringify(t.table)},"key":{${JSON.stringify(t.keyColumn)}:`;
           tail = '}';
-          rowsSql = `SELECT y.k, octet_length(y.p) + y.e AS len,
+          rowsSql = `SELECT y.k, ${byteLen('y.p', 'y.hb')} AS len,
                             $5 || to_json(y.k)::text || '},"row_version":' || y.v || ',"payload":' || y.p || $6 AS j
-                       FROM (SELECT ${keySql(t, 'b')} AS k, ${payload} AS p, ${extraBytes} AS e,
+                       FROM (SELECT ${keySql(t, 'b')} AS k, ${payload} AS p, ${hasBlob} AS hb,
                                     rs.bundle_seq::text AS v
                              ${source}) AS y`;
         } else {
