@@ -355,6 +355,51 @@ describe.each(BACKENDS)('G1 dialect [%s]', (backend) => {
     );
   });
 
+  it('orders each cascade right after the uploaded row that caused it (as go-oversync does)', async () => {
+    const user = uniqueUser('g1cascade');
+    const source = randomUUID();
+    await connectEmpty(user, source);
+    const [root, child, u] = [randomUUID(), randomUUID(), randomUUID()];
+    const c1 = ok(
+      await push(user, source, 1, [
+        rowJson('categories', root, 'INSERT', 0, `{"id":"${root}","name":"root","parent_id":null}`),
+        rowJson(
+          'categories',
+          child,
+          'INSERT',
+          0,
+          `{"id":"${child}","name":"child","parent_id":"${root}"}`,
+        ),
+        rowJson(
+          'users',
+          u,
+          'INSERT',
+          0,
+          `{"id":"${u}","name":"n","email":"e","created_at":null,"updated_at":null}`,
+        ),
+      ]),
+    );
+    const c2 = ok(
+      await push(user, source, 2, [
+        rowJson('categories', root, 'DELETE', c1.bundle_seq),
+        rowJson(
+          'users',
+          u,
+          'UPDATE',
+          c1.bundle_seq,
+          `{"id":"${u}","name":"n2","email":"e","created_at":null,"updated_at":null}`,
+        ),
+      ]),
+    );
+    const rows = ok(await req('GET', `/sync/committed-bundles/${c2.bundle_seq}/rows`, user, source))
+      .rows as Json[];
+    expect(rows.map((r) => `${r.table}:${r.key.id}:${r.op}`)).toEqual([
+      `categories:${root}:DELETE`,
+      `categories:${child}:DELETE`,
+      `users:${u}:UPDATE`,
+    ]);
+  });
+
   it('rejects values that do not fit the column, and hostile bodies, changing nothing', async () => {
     const user = uniqueUser('g1bad');
     const source = randomUUID();
