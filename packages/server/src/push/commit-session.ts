@@ -37,8 +37,10 @@ const PREFLIGHT = `
 SELECT ${USER_AND_SESSION_COLUMNS},
        ss.state AS ss_state, ss.max_committed_source_bundle_id::text AS ss_max,
        ss.replaced_by_source_id AS ss_replaced_by,
+       -- G1 sessions (request_hash '') have nothing to verify: skip the aggregate.
+       CASE WHEN ps.request_hash = '' THEN '' ELSE
        (SELECT encode(sha256(convert_to('[' || string_agg(r.hash_item, ',' ORDER BY r.row_ordinal) || ']', 'UTF8')), 'hex')
-          FROM sync.push_session_rows r WHERE r.push_id = $2::uuid) AS staged_hash,
+          FROM sync.push_session_rows r WHERE r.push_id = $2::uuid) END AS staged_hash,
        (SELECT json_agg(json_build_object('table_id', g.table_id, 'op', g.op, 'colset', g.colset) ORDER BY g.op DESC, g.first)
           FROM (SELECT table_id, op, colset, min(row_ordinal) AS first FROM sync.push_session_rows
                  WHERE push_id = $2::uuid GROUP BY table_id, op, colset) g)::text AS groups,

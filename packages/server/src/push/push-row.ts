@@ -43,7 +43,12 @@ function invalid(index: number, message: string): SyncError {
  * prepares what the commit needs. Everything a client could get wrong is rejected here
  * with `push_chunk_invalid`, before anything is stored.
  */
-export function prepareRow(catalog: Catalog, raw: unknown, index: number): StagedRow {
+export function prepareRow(
+  catalog: Catalog,
+  raw: unknown,
+  index: number,
+  withHash = true,
+): StagedRow {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     throw invalid(index, 'must be an object');
   const row = raw as Record<string, unknown>;
@@ -81,11 +86,26 @@ export function prepareRow(catalog: Catalog, raw: unknown, index: number): Stage
     const prepared = preparePayload(table, key, payload as Record<string, unknown>, index);
     applyPayload = prepared.apply;
     colset = prepared.colset;
-    try {
-      payloadCanonical = canonicalJson(payload);
-    } catch {
-      throw invalid(index, 'payload is not representable as canonical JSON');
+    if (withHash) {
+      try {
+        payloadCanonical = canonicalJson(payload);
+      } catch {
+        throw invalid(index, 'payload is not representable as canonical JSON');
+      }
     }
+  }
+  if (!withHash) {
+    // G1 sessions have no canonical_request_hash to verify (go-oversync has none).
+    return {
+      tableId: table.tableId,
+      key,
+      op,
+      baseRowVersion: String(base),
+      colset,
+      applyPayload,
+      hashItemHead: '',
+      hashItemTail: '',
+    };
   }
   let keyCanonical: string;
   let head: string;

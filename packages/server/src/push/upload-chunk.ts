@@ -30,7 +30,8 @@ export async function uploadChunk(
     );
   }
   // Validate every row before touching the session, so bad input changes nothing.
-  const rows: StagedRow[] = b.rows.map((r, i) => prepareRow(ctx.catalog, r, i));
+  const withHash = ctx.dialect !== 'g1';
+  const rows: StagedRow[] = b.rows.map((r, i) => prepareRow(ctx.catalog, r, i, withHash));
   const targets = new Set<string>();
   for (const [i, r] of rows.entries()) {
     const id = `${r.tableId}\u0000${r.key}`;
