@@ -41,6 +41,12 @@ import { type Logger, noopLogger } from './util/logger.js';
 import { WatchHub } from './watch/watch-hub.js';
 import { openWatch } from './watch/watch-stream.js';
 
+/**
+ * How long a G1 snapshot request waits for a slot before 429: go-oversync has no admission
+ * limit, and its Go client retries 429 only three times within about a second.
+ */
+const G1_ADMISSION_WAIT_MS = 30_000;
+
 /** The authenticated identity of a request. */
 export interface Principal {
   userId: string;
@@ -368,11 +374,17 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
       }
       case 'snapshotCreate': {
         const b = await body({ allowEmpty: true, invalidCode: 'snapshot_session_invalid' });
-        return json(await buildAdmission.run(() => createSnapshot(rctx, actor, b)));
+        return json(
+          await buildAdmission.run(() => createSnapshot(rctx, actor, b), {
+            waitMs: g1 ? G1_ADMISSION_WAIT_MS : 0,
+          }),
+        );
       }
       case 'snapshotChunk':
         return json(
-          await chunkAdmission.run(() => snapshotChunk(rctx, actor, param, url.searchParams)),
+          await chunkAdmission.run(() => snapshotChunk(rctx, actor, param, url.searchParams), {
+            waitMs: g1 ? G1_ADMISSION_WAIT_MS : 0,
+          }),
         );
       case 'snapshotDelete':
         await deleteSnapshot(rctx, actor, param);

@@ -438,6 +438,29 @@ describe.each(BACKENDS)('G1 dialect [%s]', (backend) => {
     expect(counted.rows[0]?.n).toBe('0');
   });
 
+  it('queues snapshot requests beyond the admission limit instead of answering 429', async () => {
+    const narrow = await t.withService({
+      dialect: 'g1',
+      limits: { max_concurrent_snapshot_builds: 1, max_concurrent_snapshot_chunk_requests: 1 },
+    });
+    const user = uniqueUser('g1queue');
+    const source = randomUUID();
+    await connectEmpty(user, source);
+    ok(await push(user, source, 1, [rowJson('typed_rows', source, 'INSERT', 0, typedRow(source))]));
+    const created = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        narrow.req('POST', '/sync/snapshot-sessions', { user, source }),
+      ),
+    );
+    expect(created.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const chunks = await Promise.all(
+      created.map((r) =>
+        narrow.req('GET', `/sync/snapshot-sessions/${r.json.snapshot_id}`, { user, source }),
+      ),
+    );
+    expect(chunks.map((r) => r.json.rows.length)).toEqual([1, 1, 1, 1, 1, 1]);
+  });
+
   it('one database, two wires: G2 sees the same bundles with string numbers', async () => {
     const user = uniqueUser('g1g2');
     const source = randomUUID();

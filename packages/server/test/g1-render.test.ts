@@ -5,12 +5,13 @@
  */
 
 import { JsonNumber, parseLosslessJson } from '@oversync/protocol';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Catalog } from '../src/bootstrap/catalog.js';
 import { type ColumnInfo, columnFamily, type TableInfo } from '../src/bootstrap/table-info.js';
 import { OP_DELETE, OP_INSERT, OP_UPDATE } from '../src/capture/normalize.js';
 import { g1ChunkToStored, integerFromLiteral, losslessJsonText } from '../src/push/g1-ingress.js';
-import { g1BundlePayload, goTimeText } from '../src/render/g1-payload.js';
+import { g1BundlePayload, g1BundlePayloadSlow, goTimeText } from '../src/render/g1-payload.js';
 import { renderG1Bundle } from '../src/render/g1-rows.js';
 
 function table(tableId: number, schema: string, name: string, cols: [string, string][]): TableInfo {
@@ -193,5 +194,54 @@ describe('G1 ingress', () => {
 
   it('losslessJsonText keeps digits', () => {
     expect(losslessJsonText(parseLosslessJson('[1e400,{"a":-0.10}]'))).toBe('[1e400,{"a":-0.10}]');
+  });
+});
+
+describe('G1 bundle payload fast path', () => {
+  const typedTable = table(3, 'business', 'typed', [
+    ['id', 'text'],
+    ['i', 'int8'],
+    ['n', 'numeric'],
+    ['f', 'float8'],
+    ['b', 'bool'],
+    ['s', 'text'],
+    ['t', 'timestamptz'],
+    ['d', 'bytea'],
+  ]);
+  const intText = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String);
+  const decimalText = fc
+    .tuple(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), fc.integer({ min: 0, max: 12 }))
+    .map(([v, scale]) => {
+      const neg = v < 0n;
+      const digits = (neg ? -v : v).toString().padStart(scale + 1, '0');
+      const text = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+      return neg && v !== 0n ? `-${text}` : text;
+    });
+  const floatText = fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => String(x));
+  const payload = fc.record(
+    {
+      id: fc.string(),
+      i: fc.option(intText),
+      n: fc.option(decimalText),
+      f: fc.option(fc.oneof(floatText, fc.constant('NaN'))),
+      b: fc.option(fc.boolean()),
+      s: fc.option(fc.string({ unit: 'binary' })),
+      t: fc.option(
+        fc.constantFrom('2026-03-24T18:42:11Z', '2026-03-24T18:42:11.123456Z', 'infinity'),
+      ),
+      d: fc.option(fc.constantFrom('', 'AAEC/w==')),
+    },
+    { requiredKeys: ['id'] },
+  );
+
+  it('equals the general path on random stored payloads', () => {
+    fc.assert(
+      fc.property(payload, (p) => {
+        const sorted = Object.fromEntries(Object.entries(p).sort(([a], [b]) => (a < b ? -1 : 1)));
+        const stored = JSON.stringify(sorted);
+        expect(g1BundlePayload(typedTable, stored)).toBe(g1BundlePayloadSlow(typedTable, stored));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

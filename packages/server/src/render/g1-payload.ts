@@ -51,6 +51,72 @@ function g1BundleValue(column: ColumnInfo | undefined, value: unknown): string {
  * ```
  */
 export function g1BundlePayload(table: TableInfo, stored: string): string {
+  return g1BundlePayloadFast(table, stored) ?? g1BundlePayloadSlow(table, stored);
+}
+
+/**
+ * One member of a stored payload: a column name, then a string, `true`, `false` or `null`
+ * (the only value forms the stored form has), then `,` or `}`.
+ */
+const MEMBER = /"([a-z0-9_]+)":("(?:[^"\\]|\\.)*"|true|false|null)([,}])/y;
+const HTML = /[<>&\u2028\u2029]/;
+const HTML_ALL = /[<>&\u2028\u2029]/g;
+const HTML_ESCAPES: Record<string, string> = {
+  '<': '\\u003c',
+  '>': '\\u003e',
+  '&': '\\u0026',
+  '\u2028': '\\u2028',
+  '\u2029': '\\u2029',
+};
+
+/**
+ * The hot path of {@link g1BundlePayload} (every pulled row goes through it): the stored text
+ * is already canonical JSON whose member order and string escaping equal Go's except for
+ * `<` `>` `&` U+2028/9, so members are copied as text and only number, timestamptz and json
+ * members are rewritten. Returns undefined for anything unexpected (then the general path runs).
+ */
+function g1BundlePayloadFast(table: TableInfo, stored: string): string | undefined {
+  if (stored.charCodeAt(0) !== 123 /* { */) return undefined;
+  if (stored === '{}') return stored;
+  MEMBER.lastIndex = 1;
+  let out = '{';
+  let end = 1;
+  for (;;) {
+    const m = MEMBER.exec(stored);
+    if (!m) return undefined;
+    const name = m[1] as string;
+    let value = m[2] as string;
+    const column = table.columnsByName.get(name);
+    if (column && value.charCodeAt(0) === 34 /* " */) {
+      switch (column.family) {
+        case 'integer':
+        case 'decimal':
+        case 'float': {
+          const text = value.slice(1, -1);
+          value = JSON_NUMBER.test(text) ? goNumberText(text) : value;
+          break;
+        }
+        case 'timestamptz':
+          if (value.endsWith('Z"') && UTC_INSTANT.test(value.slice(1, -1))) {
+            value = `${value.slice(0, -2)}+00:00"`;
+          }
+          break;
+        case 'json':
+          return undefined;
+        default:
+          break;
+      }
+    }
+    out += `"${name}":${value}${m[3]}`;
+    end = MEMBER.lastIndex;
+    if (m[3] === '}') break;
+  }
+  if (end !== stored.length) return undefined;
+  return HTML.test(out) ? out.replace(HTML_ALL, (c) => HTML_ESCAPES[c] as string) : out;
+}
+
+/** The general path of {@link g1BundlePayload} (parses the stored text; exported for tests). */
+export function g1BundlePayloadSlow(table: TableInfo, stored: string): string {
   const obj = JSON.parse(stored) as Record<string, unknown>;
   // Column names are [a-z0-9_]+, so code-unit order is UTF-8 byte order; sorting explicitly
   // also undoes JS's hoisting of integer-like member names.
