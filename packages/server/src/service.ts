@@ -323,6 +323,9 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
     const g1 = rctx.dialect === 'g1';
     const json = (text: string, status = 200) =>
       g1 ? g1Json(text, status) : jsonText(text, status);
+    // G1 bundle rows are rendered with Go's escaping already: no second pass over the body.
+    const rowsJson = (text: string) =>
+      g1 ? g1Json(text, 200, {}, { escaped: true }) : jsonText(text);
     const body = (o?: Parameters<typeof readJsonBody>[2]) => readJsonBody(request, maxBodyBytes, o);
     switch (name) {
       case 'capabilities':
@@ -352,9 +355,9 @@ export function createSyncService(options: SyncServiceOptions): SyncService {
         await deletePushSession(rctx, actor, param);
         return new Response(null, { status: 204 });
       case 'committedRows':
-        return json(await committedBundleRows(rctx, actor, param, url.searchParams));
+        return rowsJson(await committedBundleRows(rctx, actor, param, url.searchParams));
       case 'pull':
-        return json(await pull(rctx, actor, url.searchParams));
+        return rowsJson(await pull(rctx, actor, url.searchParams));
       case 'watch': {
         if (watchEnabled && options.watch?.allowed && !(await options.watch.allowed(actor))) {
           throw new SyncError(

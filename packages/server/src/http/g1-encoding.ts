@@ -17,8 +17,15 @@ import { goTimeText } from '../render/g1-payload.js';
  * return g1Json('{"ok":true}'); // body '{"ok":true}\n'
  * ```
  */
-export function g1Json(text: string, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(`${goHtmlEscape(text)}\n`, {
+export function g1Json(
+  text: string,
+  status = 200,
+  headers: Record<string, string> = {},
+  options: { escaped?: boolean } = {},
+): Response {
+  // `escaped`: every string in `text` was written by the Go-style escaper already (bundle rows),
+  // so the pass over a possibly very large body is skipped.
+  return new Response(`${options.escaped ? text : goHtmlEscape(text)}\n`, {
     status,
     headers: { 'content-type': 'application/json', ...headers },
   });

@@ -138,8 +138,9 @@ export async function pull(
       const bundles = chosen.map((h) => {
         if (g1) {
           // go-oversync fills row_count and bundle_hash in pull bundles (its swagger omits them).
-          const b = renderG1Bundle(ctx.catalog, h.seq, storedBySeq.get(h.seq) ?? []);
-          ctx.g1Hashes.set(user.userPk, h.seq, b.bundleHash);
+          const known = ctx.g1Hashes.get(user.userPk, h.seq);
+          const b = renderG1Bundle(ctx.catalog, h.seq, storedBySeq.get(h.seq) ?? [], known);
+          if (known === undefined) ctx.g1Hashes.set(user.userPk, h.seq, b.bundleHash);
           return `{"bundle_seq":${h.seq},"source_id":${goString(h.source_id)},"source_bundle_id":${h.source_bundle_id},"row_count":${h.row_count},"bundle_hash":"${b.bundleHash}","rows":[${b.rows.join(',')}]}`;
         }
         return (

@@ -19,7 +19,7 @@ export interface G1RenderedBundle {
   /** Each row's wire JSON (`payload` omitted for DELETE, as go-oversync does). */
   rows: string[];
   bundleHash: string;
-  /** UTF-8 length of the hashed canonical text (go-oversync's bundle `byte_count`). */
+  /** UTF-8 length of the hashed canonical text (go-oversync's bundle `byte_count`); -1 when the hash came from the cache. */
   byteCount: number;
 }
 
@@ -37,6 +37,7 @@ export function renderG1Bundle(
   catalog: Catalog,
   bundleSeq: string,
   stored: readonly StoredBundleRow[],
+  knownHash?: string,
 ): G1RenderedBundle {
   const rows: string[] = new Array(stored.length);
   const items: string[] = new Array(stored.length);
@@ -52,9 +53,13 @@ export function renderG1Bundle(
       `{"schema":${schema},"table":${table},"key":${key},"op":"${op}","row_version":${bundleSeq}${
         payload === null ? '' : `,"payload":${payload}`
       }}`;
-    items[i] =
-      `{"key":${key},"op":"${op}","payload":${payload ?? 'null'},"row_ordinal":${i},"row_version":${bundleSeq},"schema":${schema},"table":${table}}`;
+    if (knownHash === undefined) {
+      items[i] =
+        `{"key":${key},"op":"${op}","payload":${payload ?? 'null'},"row_ordinal":${i},"row_version":${bundleSeq},"schema":${schema},"table":${table}}`;
+    }
   }
+  // A bundle never changes, so a hash computed once (cached) is reused without the input.
+  if (knownHash !== undefined) return { rows, bundleHash: knownHash, byteCount: -1 };
   const input = `[${items.join(',')}]`;
   return {
     rows,
