@@ -54,11 +54,6 @@ export function g1BundlePayload(table: TableInfo, stored: string): string {
   return g1BundlePayloadFast(table, stored) ?? g1BundlePayloadSlow(table, stored);
 }
 
-/**
- * One member of a stored payload: a column name, then a string, `true`, `false` or `null`
- * (the only value forms the stored form has), then `,` or `}`.
- */
-const MEMBER = /"([a-z0-9_]+)":("(?:[^"\\]|\\.)*"|true|false|null)([,}])/y;
 const HTML = /[<>&\u2028\u2029]/;
 const HTML_ALL = /[<>&\u2028\u2029]/g;
 const HTML_ESCAPES: Record<string, string> = {
@@ -69,49 +64,56 @@ const HTML_ESCAPES: Record<string, string> = {
   '\u2029': '\\u2029',
 };
 
+/** Per table: a rewriter of the number and timestamptz members of a stored payload. */
+interface Rewriter {
+  /** Matches `{"name":"value"` / `,"name":"value"` for the columns that need a rewrite. */
+  pattern: RegExp | undefined;
+  families: ReadonlyMap<string, string>;
+}
+const rewriters = new WeakMap<TableInfo, Rewriter | null>();
+
+function rewriterOf(table: TableInfo): Rewriter | null {
+  let r = rewriters.get(table);
+  if (r !== undefined) return r;
+  const families = new Map<string, string>();
+  let json = false;
+  for (const c of table.columns) {
+    if (c.family === 'json') json = true;
+    if (['integer', 'decimal', 'float', 'timestamptz'].includes(c.family))
+      families.set(c.name, c.family);
+  }
+  // Column names are [a-z0-9_]+: safe inside a pattern as they are.
+  const names = [...families.keys()].join('|');
+  r = json
+    ? null
+    : {
+        pattern: names ? new RegExp(`([{,]")(${names})":"([^"\\\\]*)"`, 'g') : undefined,
+        families,
+      };
+  rewriters.set(table, r);
+  return r;
+}
+
 /**
- * The hot path of {@link g1BundlePayload} (every pulled row goes through it): the stored text
- * is already canonical JSON whose member order and string escaping equal Go's except for
- * `<` `>` `&` U+2028/9, so members are copied as text and only number, timestamptz and json
- * members are rewritten. Returns undefined for anything unexpected (then the general path runs).
+ * The hot path of {@link g1BundlePayload} (every pulled row goes through it). The stored text
+ * is canonical JSON whose member order and string escaping equal Go's except for `<` `>` `&`
+ * U+2028/9, and whose numbers and instants are strings; so only the members of number and
+ * timestamptz columns are rewritten, by one native regex pass, then HTML characters are
+ * escaped. A member name can only match at a structural position: inside a string every `"`
+ * is preceded by a backslash. Tables with json columns take the general path.
  */
 function g1BundlePayloadFast(table: TableInfo, stored: string): string | undefined {
-  if (stored.charCodeAt(0) !== 123 /* { */) return undefined;
-  if (stored === '{}') return stored;
-  MEMBER.lastIndex = 1;
-  let out = '{';
-  let end = 1;
-  for (;;) {
-    const m = MEMBER.exec(stored);
-    if (!m) return undefined;
-    const name = m[1] as string;
-    let value = m[2] as string;
-    const column = table.columnsByName.get(name);
-    if (column && value.charCodeAt(0) === 34 /* " */) {
-      switch (column.family) {
-        case 'integer':
-        case 'decimal':
-        case 'float': {
-          const text = value.slice(1, -1);
-          value = JSON_NUMBER.test(text) ? goNumberText(text) : value;
-          break;
-        }
-        case 'timestamptz':
-          if (value.endsWith('Z"') && UTC_INSTANT.test(value.slice(1, -1))) {
-            value = `${value.slice(0, -2)}+00:00"`;
-          }
-          break;
-        case 'json':
-          return undefined;
-        default:
-          break;
+  const r = rewriterOf(table);
+  if (r === null) return undefined;
+  let out = stored;
+  if (r.pattern) {
+    out = stored.replace(r.pattern, (m: string, head: string, name: string, value: string) => {
+      if (r.families.get(name) === 'timestamptz') {
+        return UTC_INSTANT.test(value) ? `${head}${name}":"${value.slice(0, -1)}+00:00"` : m;
       }
-    }
-    out += `"${name}":${value}${m[3]}`;
-    end = MEMBER.lastIndex;
-    if (m[3] === '}') break;
+      return JSON_NUMBER.test(value) ? `${head}${name}":${goNumberText(value)}` : m;
+    });
   }
-  if (end !== stored.length) return undefined;
   return HTML.test(out) ? out.replace(HTML_ALL, (c) => HTML_ESCAPES[c] as string) : out;
 }
 
