@@ -19,6 +19,8 @@ const service = createSyncService({
   authenticate: jwtAuth({ secret: config.jwtSecret }),
   dialect: 'g1',
   appName: 'nethttp-server-example',
+  // BENCH_OURS_LIMITS='{"max_concurrent_snapshot_builds":8}' to try other limits
+  limits: JSON.parse(process.env.BENCH_OURS_LIMITS ?? '{}') as Record<string, number>,
 });
 await service.bootstrap();
 const server = await listen((request) => service.fetch(request), { port: 0, host: '127.0.0.1' });

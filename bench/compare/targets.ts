@@ -98,6 +98,8 @@ export async function startOurServer(options: {
       const child = spawn(
         process.execPath,
         [
+          // e.g. BENCH_OURS_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile our server
+          ...(process.env.BENCH_OURS_NODE_ARGS ?? '').split(' ').filter(Boolean),
           '--import',
           'tsx',
           '--conditions=@oversync/source',

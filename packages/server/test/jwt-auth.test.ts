@@ -1,5 +1,5 @@
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { signDevToken } from '../src/auth/dev-token.js';
 import { bearerToken, jwtAuth } from '../src/auth/jwt-auth.js';
 
@@ -58,6 +58,25 @@ describe('jwtAuth with an HS256 secret', () => {
       j.setIssuedAt(past - 60).setExpirationTime(past),
     );
     await expect(auth(request(`Bearer ${token}`))).resolves.toBeNull();
+  });
+
+  it('refuses a cached token once it expires (the cache never outlives exp)', async () => {
+    const errors: unknown[] = [];
+    const cached = jwtAuth({ secret: SECRET, onError: (e) => errors.push(e) });
+    const now = Date.now();
+    const token = await hs256({ sub: 'alice' }, (j) =>
+      j.setIssuedAt(Math.floor(now / 1000)).setExpirationTime(Math.floor(now / 1000) + 60),
+    );
+    await expect(cached(request(`Bearer ${token}`))).resolves.toEqual({ userId: 'alice' });
+    await expect(cached(request(`Bearer ${token}`))).resolves.toEqual({ userId: 'alice' });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(now + 61_000);
+      await expect(cached(request(`Bearer ${token}`))).resolves.toBeNull();
+      expect((errors.at(-1) as { code?: string }).code).toBe('ERR_JWT_EXPIRED');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses a token that is not valid yet', async () => {

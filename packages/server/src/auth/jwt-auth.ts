@@ -29,6 +29,12 @@ export interface JwtAuthOptions {
   algorithms?: string[];
   /** Called with the reason whenever a request is refused (for debug logging). Never throws. */
   onError?: (error: unknown) => void;
+  /**
+   * How many verified tokens to remember, so a client's repeated token costs a map lookup
+   * instead of a signature check on every request; `exp`/`nbf` are still checked on every
+   * use. 0 disables. Default 10 000.
+   */
+  cacheSize?: number;
 }
 
 /** The principal {@link jwtAuth} resolves: the user id is the sync scope. */
@@ -85,6 +91,9 @@ export function jwtAuth(options: JwtAuthOptions): JwtAuthenticate {
     options.algorithms ?? (options.secret !== undefined ? DEFAULT_HMAC_ALGORITHMS : undefined);
   if (algorithms !== undefined) verifyOptions.algorithms = algorithms;
   const onError = options.onError;
+  const cacheSize = options.cacheSize ?? 10_000;
+  // token → what its verification established; insertion order gives LRU eviction.
+  const verified = new Map<string, { userId: string; exp?: number; nbf?: number }>();
 
   return async (request) => {
     try {
@@ -92,6 +101,15 @@ export function jwtAuth(options: JwtAuthOptions): JwtAuthenticate {
       if (token === null) {
         report(onError, new Error('missing or malformed Authorization: Bearer header'));
         return null;
+      }
+      const hit = verified.get(token);
+      if (hit) {
+        const now = Date.now() / 1000;
+        if ((hit.exp === undefined || now < hit.exp) && (hit.nbf === undefined || now >= hit.nbf)) {
+          return { userId: hit.userId };
+        }
+        // Expired (or not yet valid): verify again, which reports why it is refused.
+        verified.delete(token);
       }
       const { payload } = await jwtVerify(token, resolveKey, verifyOptions);
       const userId = userIdFrom(payload, claim);
@@ -101,6 +119,17 @@ export function jwtAuth(options: JwtAuthOptions): JwtAuthenticate {
           new Error(`claim "${claim}" is not a non-empty string of at most 255 chars`),
         );
         return null;
+      }
+      if (cacheSize > 0) {
+        verified.set(token, {
+          userId,
+          ...(typeof payload.exp === 'number' ? { exp: payload.exp } : {}),
+          ...(typeof payload.nbf === 'number' ? { nbf: payload.nbf } : {}),
+        });
+        if (verified.size > cacheSize) {
+          const oldest = verified.keys().next().value;
+          if (oldest !== undefined) verified.delete(oldest);
+        }
       }
       return { userId };
     } catch (error) {

@@ -64,6 +64,9 @@ function g1ValueSql(column: ColumnInfo, ref: string): string {
       return `COALESCE(${ref}::jsonb::text, 'null')`;
     case 'other':
       return `COALESCE(to_jsonb(${ref}::text)::text, 'null')`;
+    case 'timestamptz':
+      // to_jsonb's spelling in a UTC session, without depending on the session time zone.
+      return `(CASE WHEN ${ref} IS NULL THEN 'null' WHEN isfinite(${ref}) THEN '"' || (to_json(${ref} AT TIME ZONE 'UTC') #>> '{}') || '+00:00"' ELSE to_jsonb(${ref})::text END)`;
     default:
       // Numbers exactly as PostgreSQL prints them (scale kept), timestamptz in the session
       // time zone (UTC), NaN/Infinity as strings — the bytes go-oversync sends in snapshots.

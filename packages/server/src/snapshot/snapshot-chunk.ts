@@ -1,6 +1,5 @@
 import { isCanonicalUuid, SyncError } from '@oversync/protocol';
 import type { Actor, ServiceContext } from '../context.js';
-import type { Queryable } from '../db/sync-database.js';
 import { readIntParam } from '../util/query-params.js';
 
 const CODE = 'snapshot_chunk_invalid';
@@ -17,34 +16,6 @@ interface ChunkRow {
   bytes: string;
   /** The page's row JSON, comma-joined in ordinal order. */
   body: string;
-}
-
-interface SessionRow {
-  user_id: string;
-  seq: string;
-  row_count: string;
-  expired: boolean;
-}
-
-async function loadSnapshot(
-  ctx: ServiceContext,
-  q: Queryable,
-  actor: Actor,
-  id: string,
-): Promise<SessionRow> {
-  if (!isCanonicalUuid(id))
-    throw new SyncError('snapshot_session_not_found', 'snapshot session not found');
-  const { rows } = await q.query<SessionRow>(
-    `SELECT us.user_id, ss.snapshot_bundle_seq::text AS seq, ss.row_count::text AS row_count, ss.expires_at <= $2 AS expired
-       FROM sync.snapshot_sessions ss JOIN sync.user_state us ON us.user_pk = ss.user_pk
-      WHERE ss.snapshot_id = $1::uuid`,
-    [id, ctx.now()],
-  );
-  const s = rows[0];
-  if (!s) throw new SyncError('snapshot_session_not_found', 'snapshot session not found');
-  if (s.user_id !== actor.userId)
-    throw new SyncError('snapshot_session_forbidden', 'snapshot session belongs to another user');
-  return s;
 }
 
 /**
@@ -162,8 +133,21 @@ export async function deleteSnapshot(
   actor: Actor,
   snapshotId: string,
 ): Promise<void> {
-  await loadSnapshot(ctx, ctx.db, actor, snapshotId);
-  await ctx.db.query('DELETE FROM sync.snapshot_sessions WHERE snapshot_id = $1::uuid', [
-    snapshotId,
-  ]);
+  if (!isCanonicalUuid(snapshotId))
+    throw new SyncError('snapshot_session_not_found', 'snapshot session not found');
+  // One statement: the owner check and the delete (only when the caller owns the session).
+  const { rows } = await ctx.db.query<{ user_id: string }>(
+    `WITH s AS (
+       SELECT us.user_id FROM sync.snapshot_sessions ss JOIN sync.user_state us ON us.user_pk = ss.user_pk
+        WHERE ss.snapshot_id = $1::uuid
+     ), d AS (
+       DELETE FROM sync.snapshot_sessions WHERE snapshot_id = $1::uuid AND (SELECT user_id FROM s) = $2
+     )
+     SELECT user_id FROM s`,
+    [snapshotId, actor.userId],
+  );
+  const owner = rows[0];
+  if (!owner) throw new SyncError('snapshot_session_not_found', 'snapshot session not found');
+  if (owner.user_id !== actor.userId)
+    throw new SyncError('snapshot_session_forbidden', 'snapshot session belongs to another user');
 }
