@@ -16,7 +16,8 @@ export interface UserState {
   leaseExpiresAt: Date | null;
 }
 
-const COLUMNS = `user_pk::text AS user_pk, next_bundle_seq::text AS next_bundle_seq,
+/** The columns `readUser` selects (also embedded by statements that read the user inline). */
+export const USER_COLUMNS = `user_pk::text AS user_pk, next_bundle_seq::text AS next_bundle_seq,
   retained_bundle_floor::text AS floor, scope_state, initializer_source_id,
   initialization_id::text AS initialization_id, lease_expires_at`;
 
@@ -68,9 +69,10 @@ export function latestSeq(u: UserState): bigint {
 
 /** Reads a user's state without locking, or null for an unknown user. */
 export async function readUser(q: Queryable, userId: string, now: Date): Promise<UserState | null> {
-  const { rows } = await q.query<Row>(`SELECT ${COLUMNS} FROM sync.user_state WHERE user_id = $1`, [
-    userId,
-  ]);
+  const { rows } = await q.query<Row>(
+    `SELECT ${USER_COLUMNS} FROM sync.user_state WHERE user_id = $1`,
+    [userId],
+  );
   const r = rows[0];
   return r ? expireLease(toState(r), now) : null;
 }
@@ -83,7 +85,7 @@ export async function readUser(q: Queryable, userId: string, now: Date): Promise
  */
 export async function lockUser(tx: Queryable, userId: string, now: Date): Promise<UserState> {
   let res = await tx.query<Row>(
-    `SELECT ${COLUMNS} FROM sync.user_state WHERE user_id = $1 FOR UPDATE`,
+    `SELECT ${USER_COLUMNS} FROM sync.user_state WHERE user_id = $1 FOR UPDATE`,
     [userId],
   );
   if (res.rows.length === 0) {
@@ -94,7 +96,7 @@ export async function lockUser(tx: Queryable, userId: string, now: Date): Promis
       [userId],
     );
     res = await tx.query<Row>(
-      `SELECT ${COLUMNS} FROM sync.user_state WHERE user_id = $1 FOR UPDATE`,
+      `SELECT ${USER_COLUMNS} FROM sync.user_state WHERE user_id = $1 FOR UPDATE`,
       [userId],
     );
   }
