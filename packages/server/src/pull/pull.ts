@@ -1,5 +1,4 @@
 import { SyncError } from '@oversync/protocol';
-import type { OpCode } from '../capture/normalize.js';
 import type { Actor, ServiceContext } from '../context.js';
 import { requireInitialized } from '../lifecycle/scope-gate.js';
 import { USER_COLUMNS, type UserState, userStateFromRow } from '../lifecycle/user-state.js';
@@ -12,10 +11,17 @@ import { readIntParam } from '../util/query-params.js';
 export const PULL_ROW_BUDGET = 20_000;
 
 /**
+ * The G1 budget: go-oversync pages by `max_bundles` only (the Go client asks for 1000), so a
+ * G1 page may be larger; still bounded, so one request cannot make the server render an
+ * unbounded body.
+ */
+export const G1_PULL_ROW_BUDGET = 100_000;
+
+/**
  * `GET /sync/pull`: complete bundles after `after_bundle_seq` up to a frozen ceiling.
  *
- * Everything is read by one statement, so a concurrent prune or commit can never mix states
- * inside a page (see {@link renderPage} for the checks).
+ * A concurrent commit never changes a page, and a concurrent prune turns it into
+ * `history_pruned` (see {@link renderPage} for the checks).
  */
 export async function pull(
   ctx: ServiceContext,
@@ -32,19 +38,15 @@ export async function pull(
   if (target > 0n && target < after) {
     throw new SyncError('invalid_request', 'target_bundle_seq must not be below after_bundle_seq');
   }
-  // One statement — one snapshot of the data and one round trip: the user row, the bundle
-  // heads of the page (cut by max_bundles and the row budget, at least one bundle) and their
-  // rows. The checks below run on its user row; when one fails, the page is discarded.
-  const { rows: page } = await ctx.db.query<{
-    part: number;
+  // Two statements, no transaction: the user row with the page's bundle heads (cut by
+  // max_bundles and the row budget, at least one bundle), then exactly those bundles' rows
+  // in index order. Committed bundles never change; the only concurrent change that can
+  // touch them is pruning, which `renderPage` detects (a bundle with fewer rows than its
+  // row_count) and answers as history_pruned, which is what pruned history is.
+  const { rows: metaRows } = await ctx.db.query<{
     meta: string | null;
     heads: string | null;
     hcount: number | null;
-    seq: string | null;
-    table_id: number | null;
-    op: number | null;
-    key: string | null;
-    payload: string | null;
   }>(
     `WITH u AS (SELECT ${USER_COLUMNS}, user_pk AS pk, next_bundle_seq AS next
                   FROM sync.user_state WHERE user_id = $1),
@@ -56,26 +58,36 @@ export async function pull(
                    AND bl.bundle_seq <= CASE WHEN $3::int8 > 0 THEN $3::int8 ELSE u.next - 1 END
                  ORDER BY bl.bundle_seq LIMIT $4::int8 + 1),
           c AS (SELECT * FROM h WHERE rn <= $4::int8 AND (rn = 1 OR cum <= $5::int8))
-     SELECT 0 AS part, 0::int8 AS bseq, 0::int8 AS ord,
-            (SELECT row_to_json(x) FROM (SELECT user_pk, next_bundle_seq, floor, scope_state,
+     SELECT (SELECT row_to_json(x) FROM (SELECT user_pk, next_bundle_seq, floor, scope_state,
                initializer_source_id, initialization_id, lease_expires_at FROM u) x)::text AS meta,
             (SELECT json_agg(json_build_object('seq', bundle_seq::text, 'source_id', source_id,
                     'source_bundle_id', source_bundle_id::text, 'row_count', row_count::text,
                     'bundle_hash', bundle_hash) ORDER BY bundle_seq) FROM c)::text AS heads,
-            (SELECT count(*) FROM h)::int AS hcount,
-            NULL::text AS seq, NULL::int AS table_id, NULL::int AS op, NULL::text AS key, NULL::text AS payload
-     UNION ALL
-     SELECT 1, br.bundle_seq, br.row_ordinal, NULL, NULL, NULL,
-            br.bundle_seq::text, br.table_id, br.op::int, br.key, br.payload
-       FROM u JOIN sync.bundle_rows br ON br.user_pk = u.pk
-      WHERE br.bundle_seq BETWEEN (SELECT min(bundle_seq) FROM c) AND (SELECT max(bundle_seq) FROM c)
-     ORDER BY 1, 2, 3`,
-    [actor.userId, String(after), String(target), String(maxBundles), String(PULL_ROW_BUDGET)],
+            (SELECT count(*) FROM h)::int AS hcount`,
+    [
+      actor.userId,
+      String(after),
+      String(target),
+      String(maxBundles),
+      String(ctx.dialect === 'g1' ? G1_PULL_ROW_BUDGET : PULL_ROW_BUDGET),
+    ],
   );
-  const head = page[0];
-  const user = head?.meta ? userStateFromRow(JSON.parse(head.meta), ctx.now()) : null;
+  const meta = metaRows[0];
+  const user = meta?.meta ? userStateFromRow(JSON.parse(meta.meta), ctx.now()) : null;
   requireInitialized(user);
-  const result = renderPage(ctx, user, after, target, page);
+  const chosen: Head[] = meta?.heads ? (JSON.parse(meta.heads) as Head[]) : [];
+  let rows: PageRow[] = [];
+  const first = chosen[0];
+  const last = chosen.at(-1);
+  if (first && last && after >= BigInt(user.retainedFloor)) {
+    ({ rows } = await ctx.db.query<PageRow>(
+      `SELECT bundle_seq::text AS seq, table_id AS "tableId", op, key, payload FROM sync.bundle_rows
+        WHERE user_pk = $1::int8 AND bundle_seq BETWEEN $2::int8 AND $3::int8
+        ORDER BY bundle_seq, row_ordinal`,
+      [user.userPk, first.seq, last.seq],
+    ));
+  }
+  const result = renderPage(ctx, user, after, target, chosen, meta?.hcount ?? 0, rows);
   if (result.kind === 'pruned') {
     await ctx.db.query(`SELECT nextval('sync.history_pruned_error_seq')`);
     throw new SyncError('history_pruned', result.text);
@@ -83,15 +95,8 @@ export async function pull(
   return result.text;
 }
 
-interface PageRow {
-  part: number;
-  heads: string | null;
-  hcount: number | null;
-  seq: string | null;
-  table_id: number | null;
-  op: number | null;
-  key: string | null;
-  payload: string | null;
+interface PageRow extends StoredBundleRow {
+  seq: string;
 }
 
 interface Head {
@@ -113,6 +118,8 @@ function renderPage(
   user: UserState,
   after: bigint,
   target: bigint,
+  chosen: readonly Head[],
+  headCount: number,
   page: readonly PageRow[],
 ): { kind: 'ok' | 'pruned'; text: string } {
   const g1 = ctx.dialect === 'g1';
@@ -137,57 +144,39 @@ function renderPage(
     return { kind: 'pruned', text: `after_bundle_seq ${after} is below retained floor ${floor}` };
   }
   const stable = target > 0n ? target : latest;
-  const meta = page[0];
-  const chosen: Head[] = meta?.heads ? (JSON.parse(meta.heads) as Head[]) : [];
   if (after >= stable || chosen.length === 0) {
     return { kind: 'ok', text: `{"stable_bundle_seq":${stable},"bundles":[],"has_more":false}` };
   }
-  const hasMore = (meta?.hcount ?? 0) > chosen.length;
-  const rowsBySeq = new Map<string, string[]>();
-  const storedBySeq = new Map<string, StoredBundleRow[]>();
-  for (let i = 1; i < page.length; i++) {
-    const r = page[i] as PageRow;
-    const seq = r.seq as string;
-    if (g1) {
-      let stored = storedBySeq.get(seq);
-      if (!stored) {
-        stored = [];
-        storedBySeq.set(seq, stored);
-      }
-      stored.push({
-        tableId: r.table_id as number,
-        op: r.op as OpCode,
-        key: r.key as string,
-        payload: r.payload,
-      });
-      continue;
+  const hasMore = headCount > chosen.length;
+  // Rows come ordered by bundle, then ordinal: each chosen bundle is the next row_count rows.
+  // A bundle with fewer rows was pruned between the two statements; what remains of it is no
+  // longer history.
+  const ranges: [number, number][] = [];
+  let at = 0;
+  for (const h of chosen) {
+    const end = at + Number(h.row_count);
+    if (end > page.length || page[at]?.seq !== h.seq || page[end - 1]?.seq !== h.seq) {
+      return { kind: 'pruned', text: `bundle ${h.seq} was pruned while this page was read` };
     }
-    let list = rowsBySeq.get(seq);
-    if (!list) {
-      list = [];
-      rowsBySeq.set(seq, list);
-    }
-    list.push(
-      bundleRowJson(
-        ctx.catalog,
-        r.table_id as number,
-        r.op as OpCode,
-        r.key as string,
-        seq,
-        r.payload,
-      ),
-    );
+    ranges.push([at, end]);
+    at = end;
   }
-  const bundles = chosen.map((h) => {
+  const bundles = chosen.map((h, i) => {
+    const [from, to] = ranges[i] as [number, number];
     if (g1) {
       // go-oversync fills row_count and bundle_hash in pull bundles (its swagger omits them).
       const known = ctx.g1Hashes.get(user.userPk, h.seq);
-      const b = renderG1Bundle(ctx.catalog, h.seq, storedBySeq.get(h.seq) ?? [], known);
+      const b = renderG1Bundle(ctx.catalog, h.seq, page, known, from, to);
       if (known === undefined) ctx.g1Hashes.set(user.userPk, h.seq, b.bundleHash);
       return `{"bundle_seq":${h.seq},"source_id":${goString(h.source_id)},"source_bundle_id":${h.source_bundle_id},"row_count":${h.row_count},"bundle_hash":"${b.bundleHash}","rows":[${b.rows.join(',')}]}`;
     }
+    const rows: string[] = [];
+    for (let j = from; j < to; j++) {
+      const r = page[j] as PageRow;
+      rows.push(bundleRowJson(ctx.catalog, r.tableId, r.op, r.key, h.seq, r.payload));
+    }
     // Exactly the members clients declare: strict decoders reject unknown ones.
-    return `{"bundle_seq":${h.seq},"source_id":${JSON.stringify(h.source_id)},"source_bundle_id":${h.source_bundle_id},"rows":[${(rowsBySeq.get(h.seq) ?? []).join(',')}]}`;
+    return `{"bundle_seq":${h.seq},"source_id":${JSON.stringify(h.source_id)},"source_bundle_id":${h.source_bundle_id},"rows":[${rows.join(',')}]}`;
   });
   return {
     kind: 'ok',

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SyncError } from '@oversync/protocol';
 import type { Catalog } from '../bootstrap/catalog.js';
+import type { TableInfo } from '../bootstrap/table-info.js';
 import { OP_DELETE, OP_NAMES, type OpCode } from '../capture/normalize.js';
 import type { Queryable } from '../db/sync-database.js';
 import { g1BundlePayload, goString } from './g1-payload.js';
@@ -38,34 +39,58 @@ export function renderG1Bundle(
   bundleSeq: string,
   stored: readonly StoredBundleRow[],
   knownHash?: string,
+  from = 0,
+  to = stored.length,
 ): G1RenderedBundle {
-  const rows: string[] = new Array(stored.length);
-  const items: string[] = new Array(stored.length);
-  for (let i = 0; i < stored.length; i++) {
-    const r = stored[i] as StoredBundleRow;
+  const n = to - from;
+  const rows: string[] = new Array(n);
+  const items: string[] | undefined = knownHash === undefined ? new Array(n) : undefined;
+  for (let i = 0; i < n; i++) {
+    const r = stored[from + i] as StoredBundleRow;
     const t = catalog.byId(r.tableId);
+    const parts = partsOf(t);
     const op = OP_NAMES[r.op];
-    const schema = goString(t.schema);
-    const table = goString(t.table);
-    const key = `{${goString(t.keyColumn)}:${goString(r.key)}}`;
+    const key = `{${parts.keyColumn}:${goString(r.key)}}`;
     const payload = r.op === OP_DELETE || r.payload === null ? null : g1BundlePayload(t, r.payload);
-    rows[i] =
-      `{"schema":${schema},"table":${table},"key":${key},"op":"${op}","row_version":${bundleSeq}${
-        payload === null ? '' : `,"payload":${payload}`
-      }}`;
-    if (knownHash === undefined) {
+    rows[i] = `${parts.rowHead}${key},"op":"${op}","row_version":${bundleSeq}${
+      payload === null ? '}' : `,"payload":${payload}}`
+    }`;
+    if (items) {
       items[i] =
-        `{"key":${key},"op":"${op}","payload":${payload ?? 'null'},"row_ordinal":${i},"row_version":${bundleSeq},"schema":${schema},"table":${table}}`;
+        `{"key":${key},"op":"${op}","payload":${payload ?? 'null'},"row_ordinal":${i},"row_version":${bundleSeq}${parts.itemTail}`;
     }
   }
   // A bundle never changes, so a hash computed once (cached) is reused without the input.
-  if (knownHash !== undefined) return { rows, bundleHash: knownHash, byteCount: -1 };
+  if (!items) return { rows, bundleHash: knownHash as string, byteCount: -1 };
   const input = `[${items.join(',')}]`;
   return {
     rows,
     bundleHash: createHash('sha256').update(input, 'utf8').digest('hex'),
     byteCount: Buffer.byteLength(input, 'utf8'),
   };
+}
+
+/** The per-table constant parts of G1 rows and hash items, escaped once per table. */
+interface TableParts {
+  rowHead: string;
+  keyColumn: string;
+  itemTail: string;
+}
+const tableParts = new WeakMap<TableInfo, TableParts>();
+
+function partsOf(t: TableInfo): TableParts {
+  let p = tableParts.get(t);
+  if (!p) {
+    const schema = goString(t.schema);
+    const table = goString(t.table);
+    p = {
+      rowHead: `{"schema":${schema},"table":${table},"key":`,
+      keyColumn: goString(t.keyColumn),
+      itemTail: `,"schema":${schema},"table":${table}}`,
+    };
+    tableParts.set(t, p);
+  }
+  return p;
 }
 
 /**
