@@ -247,7 +247,7 @@ async function main(): Promise<number> {
     }
   } else {
     console.log(
-      'reference: not measured (OVERSYNC_REFERENCE_URL is not set; see docs/benchmarks.md §6)',
+      'reference: not measured (OVERSYNC_REFERENCE_URL is not set; see docs/benchmarks.md, "Side by side with go-oversync")',
     );
   }
 
