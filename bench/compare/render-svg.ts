@@ -199,7 +199,8 @@ export function renderSvg(results: CompareResults): string {
     y += p.height;
   }
   const height = y + 4;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif" role="img">
+<title>Sync server throughput: ours (G1) vs go-oversync reference vs raw PostgreSQL</title>
 <rect width="100%" height="100%" fill="#ffffff"/>
 ${parts.join('\n')}
 </svg>
