@@ -26,8 +26,24 @@ export async function connect(
   body: unknown,
 ): Promise<ConnectResult> {
   const pending = parseConnectBody(body);
+  // The two common answers in one autocommit statement: an initialized scope (every app
+  // start; INITIALIZED is terminal, so no lock is needed to answer it) and a brand-new user
+  // without local rows (created directly as INITIALIZED). Everything else takes the locked path.
+  const now = ctx.now();
+  const { rows: fast } = await ctx.db.query<{ created: string | null; state: number | null }>(
+    `WITH ins AS (
+       INSERT INTO sync.user_state (user_id, scope_state, initialized_at, initialized_by_source_id)
+       SELECT $1, 2, $2, $3
+        WHERE NOT $4::boolean AND NOT EXISTS (SELECT 1 FROM sync.user_state WHERE user_id = $1)
+       ON CONFLICT (user_id) DO NOTHING
+       RETURNING user_pk)
+     SELECT (SELECT user_pk::text FROM ins) AS created,
+            (SELECT scope_state FROM sync.user_state WHERE user_id = $1)::int AS state`,
+    [actor.userId, now, actor.sourceId, pending],
+  );
+  if (fast[0]?.created) return { resolution: 'initialize_empty' };
+  if (fast[0]?.state === SCOPE_INITIALIZED) return { resolution: 'remote_authoritative' };
   return ctx.writeTx(async (tx) => {
-    const now = ctx.now();
     const user = await lockUser(tx, actor.userId, now);
     const ttlMs = ctx.limits.initialization_lease_ttl_seconds * 1000;
     if (user.scopeState === SCOPE_INITIALIZED) return { resolution: 'remote_authoritative' };
