@@ -15,7 +15,7 @@ fi
 
 if [ -z "${OVERSYNC_REFERENCE_URL:-}" ]; then
   proxy="$(go env GOPROXY | cut -d, -f1)"
-  probe="$(curl -s -m 20 -w ' (HTTP %{http_code})' "${proxy%/}/github.com/mobiletoly/go-oversync/@v/list" 2>&1 || true)"
+  probe="$(curl -s -m 20 -w ' (HTTP %{http_code})' "${proxy%/}/github.com/mobiletoly/go-oversync/@v/list" 2>&1 | tr -s '\n' ' ' || true)"
   echo "interop: no reference server given (OVERSYNC_REFERENCE_URL unset). The reference module"
   echo "interop: github.com/mobiletoly/go-oversync is not obtainable through ${proxy}: ${probe:-no answer}"
   echo "interop: running the G1 conformance checklist against our server; the differential test is skipped"
