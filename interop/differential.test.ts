@@ -11,6 +11,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { DEMO_TABLES } from '@oversync/cli';
 import { JsonNumber, type LosslessValue } from '@oversync/protocol';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,16 +23,7 @@ const REF_SECRET =
   process.env.OVERSYNC_REFERENCE_JWT_SECRET ?? 'your-secret-key-change-in-production';
 const REF_PG = process.env.OVERSYNC_REFERENCE_PG_URL;
 const ADMIN_PG = process.env.OVERSYNC_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const TABLES = [
-  'users',
-  'posts',
-  'categories',
-  'teams',
-  'team_members',
-  'files',
-  'file_reviews',
-  'typed_rows',
-];
+const TABLES = DEMO_TABLES.map((t) => t.table);
 
 /** Deterministic UUIDs: the same ids go to both servers. */
 const id = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;

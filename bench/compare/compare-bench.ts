@@ -41,6 +41,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
 import type { G1Device } from '../../interop/g1-client.js';
+import { envInt } from '../../packages/server/bench/lib/env.js';
 import { rawPush, rawSeed, rawSelectAll, rawUsers } from './raw.js';
 import { renderSvg } from './render-svg.js';
 import type { CompareResults, Measurement, Side, WorkloadId, WorkloadResult } from './results.js';
@@ -80,16 +81,6 @@ import {
   type UserRow,
   warmUp,
 } from './workloads.js';
-
-function envInt(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0) {
-    throw new Error(`${name} must be a positive integer, got ${v}`);
-  }
-  return n;
-}
 
 const cfg = {
   adminUrl: process.env.OVERSYNC_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',

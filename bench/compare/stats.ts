@@ -3,44 +3,19 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 import type pg from 'pg';
 
-/** The q-quantile (0..1) of a sample, nearest rank on the sorted values. */
-export function quantile(values: readonly number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.ceil(q * sorted.length) - 1;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))] as number;
-}
-
-export const median = (values: readonly number[]): number => quantile(values, 0.5);
-
-/** `12,345` */
-export function int(n: number): string {
-  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a';
-}
-
-/** `12.3` below 100, `123` above. */
-export function ms(n: number): string {
-  if (!Number.isFinite(n)) return 'n/a';
-  return n >= 100 ? n.toFixed(0) : n.toFixed(1);
-}
-
-/** `23.4%` */
-export function pct(n: number): string {
-  return Number.isFinite(n) ? `${(n * 100).toFixed(1)}%` : 'n/a';
-}
+// The server benchmark's helpers, so both benchmarks format and rank alike.
+export {
+  int,
+  markdownTable,
+  median,
+  ms,
+  pct,
+  quantile,
+} from '../../packages/server/bench/lib/stats.js';
 
 /** `0.42×` */
 export function ratio(n: number): string {
   return Number.isFinite(n) ? `${n >= 10 ? n.toFixed(1) : n.toFixed(2)}×` : 'n/a';
-}
-
-/** Renders a GitHub-flavoured markdown table. */
-export function markdownTable(
-  header: readonly string[],
-  rows: readonly (readonly string[])[],
-): string {
-  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; results in input order. */

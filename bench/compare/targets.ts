@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { DEMO_TABLES, listen, REFERENCE_SCHEMA_SQL } from '@oversync/cli';
 import { createPgDatabase, createSyncService, jwtAuth } from '@oversync/server';
 import pg from 'pg';
+import { withDatabase } from '../../interop/our-server.js';
 
 /** The plain table of the raw PostgreSQL baseline: business.users' shape, no triggers. */
 export const RAW_TABLE = 'bench_raw.users';
@@ -40,13 +41,6 @@ export async function runSql<R extends pg.QueryResultRow = pg.QueryResultRow>(
   } finally {
     await c.end();
   }
-}
-
-/** `url` with its database replaced by `database`. */
-export function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
 }
 
 /** The database name of a connection URL. */

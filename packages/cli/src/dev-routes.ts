@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { buildOpenApiDocument } from '@oversync/protocol';
+import { buildOpenApiDocument, isCanonicalUuid } from '@oversync/protocol';
 import { signDevToken } from '@oversync/server';
 import { type Context, Hono } from 'hono';
 import { cors } from 'hono/cors';
@@ -40,7 +40,6 @@ export interface DevAppOptions {
 export const DUMMY_SIGNIN_TTL_SECONDS = 300;
 
 const MAX_USER_ID_LENGTH = 255;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DIGITS = /^(0|[1-9][0-9]*)$/;
 
 /**
@@ -115,7 +114,7 @@ export function createDevApp(options: DevAppOptions): Hono {
     const name = typeof body?.name === 'string' ? body.name : '';
     const email = typeof body?.email === 'string' ? body.email : '';
     const id = typeof body?.id === 'string' ? body.id : randomUUID();
-    if (userId.length === 0 || name.length === 0 || email.length === 0 || !UUID.test(id)) {
+    if (userId.length === 0 || name.length === 0 || email.length === 0 || !isCanonicalUuid(id)) {
       return invalidRequest(c, 'body must be {"user_id","name","email"[,"id": uuid]}');
     }
     const { bundle } = await service.scopeManager.execWrite(

@@ -51,6 +51,7 @@ import {
 import { toNodeListener } from '@oversync/server/node';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { envInt } from '../../server/bench/lib/env.js';
 import { int, markdownTable, ms } from '../../server/bench/lib/stats.js';
 import {
   type BenchRow,
@@ -62,16 +63,6 @@ import {
   TABLE,
   tableDdl,
 } from '../../server/bench/lib/workload.js';
-
-function envInt(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0) {
-    throw new Error(`${name} must be a positive integer, got ${v}`);
-  }
-  return n;
-}
 
 const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const cfg = {

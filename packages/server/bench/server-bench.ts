@@ -36,6 +36,7 @@ import { bundleHashInputFromCanonicalPayloads, sha256Hex } from '@oversync/proto
 import { createPgDatabase, createSyncService, type SyncService } from '@oversync/server';
 import pg from 'pg';
 import { PhaseProfiler, summarise } from './lib/cpu-profile.js';
+import { envInt } from './lib/env.js';
 import { selectExperiments } from './lib/experiments.js';
 import { FLOOR_SQL, floorPushAll } from './lib/floor.js';
 import { enablePhaseTracking, inPhase, instrument, StatementRecorder } from './lib/instrument.js';
@@ -66,15 +67,6 @@ import {
   TABLE,
   tableDdl,
 } from './lib/workload.js';
-
-function envInt(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0)
-    throw new Error(`${name} must be a positive integer, got ${v}`);
-  return n;
-}
 
 const cfg = {
   adminUrl: process.env.OVERSYNC_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',

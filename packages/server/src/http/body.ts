@@ -38,15 +38,6 @@ export async function readBodyText(
   maxBytes: number,
   invalidCode: 'invalid_request' | 'snapshot_session_invalid' = 'invalid_request',
 ): Promise<string> {
-  return readText(request, maxBytes, invalidCode);
-}
-
-async function readText(
-  request: Request,
-  maxBytes: number,
-  invalidCode: 'invalid_request' | 'snapshot_session_invalid',
-): Promise<string> {
-  const options = { invalidCode };
   const declared = request.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBytes) {
     throw new SyncError('payload_too_large', `request body exceeds ${maxBytes} bytes`);
@@ -60,10 +51,7 @@ async function readText(
       try {
         step = await reader.read();
       } catch {
-        throw new SyncError(
-          options.invalidCode ?? 'invalid_request',
-          'request body could not be read',
-        );
+        throw new SyncError(invalidCode, 'request body could not be read');
       }
       const { done, value } = step;
       if (done) break;

@@ -96,10 +96,13 @@ export function g1Capabilities(
   };
   if (ctx.appName) doc.app_name = ctx.appName;
   if (tables.length > 0) {
-    doc.registered_tables = tables.map((t) => `${t.schema}.${t.table}`).sort();
-    doc.registered_table_specs = [...tables]
-      .sort((a, b) => (`${a.schema}.${a.table}` < `${b.schema}.${b.table}` ? -1 : 1))
-      .map((t) => ({ schema: t.schema, table: t.table, sync_key_columns: [t.keyColumn] }));
+    // The catalog keeps its tables sorted by `schema.table`, the order go-oversync lists them in.
+    doc.registered_tables = tables.map((t) => `${t.schema}.${t.table}`);
+    doc.registered_table_specs = tables.map((t) => ({
+      schema: t.schema,
+      table: t.table,
+      sync_key_columns: [t.keyColumn],
+    }));
   }
   doc.features = Object.fromEntries(Object.entries(features).sort(([a], [b]) => (a < b ? -1 : 1)));
   doc.bundle_limits = Object.fromEntries(

@@ -62,6 +62,20 @@ export function userStateFromRow(
   return expireLease(toState(r), now);
 }
 
+/**
+ * SQL for the user row of CTE `cte` (selected with {@link USER_COLUMNS}) as JSON text, for
+ * statements that read the user alongside other work; {@link userStateFromJson} reads it.
+ */
+export function userJsonSql(cte: string): string {
+  return `(SELECT row_to_json(x) FROM (SELECT user_pk, next_bundle_seq, floor, scope_state,
+            initializer_source_id, initialization_id, lease_expires_at FROM ${cte}) x)::text`;
+}
+
+/** The user state from {@link userJsonSql}'s text, or null for an unknown user. */
+export function userStateFromJson(json: string | null | undefined, now: Date): UserState | null {
+  return json ? userStateFromRow(JSON.parse(json), now) : null;
+}
+
 /** The highest committed bundle of a user. */
 export function latestSeq(u: UserState): bigint {
   return BigInt(u.nextBundleSeq) - 1n;

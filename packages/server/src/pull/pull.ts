@@ -1,7 +1,12 @@
 import { SyncError } from '@oversync/protocol';
 import type { Actor, ServiceContext } from '../context.js';
 import { requireInitialized } from '../lifecycle/scope-gate.js';
-import { USER_COLUMNS, type UserState, userStateFromRow } from '../lifecycle/user-state.js';
+import {
+  USER_COLUMNS,
+  type UserState,
+  userJsonSql,
+  userStateFromJson,
+} from '../lifecycle/user-state.js';
 import { goString } from '../render/g1-payload.js';
 import { renderG1Bundle, type StoredBundleRow } from '../render/g1-rows.js';
 import { bundleRowJson } from '../render/wire-rows.js';
@@ -58,8 +63,7 @@ export async function pull(
                    AND bl.bundle_seq <= CASE WHEN $3::int8 > 0 THEN $3::int8 ELSE u.next - 1 END
                  ORDER BY bl.bundle_seq LIMIT $4::int8 + 1),
           c AS (SELECT * FROM h WHERE rn <= $4::int8 AND (rn = 1 OR cum <= $5::int8))
-     SELECT (SELECT row_to_json(x) FROM (SELECT user_pk, next_bundle_seq, floor, scope_state,
-               initializer_source_id, initialization_id, lease_expires_at FROM u) x)::text AS meta,
+     SELECT ${userJsonSql('u')} AS meta,
             (SELECT json_agg(json_build_object('seq', bundle_seq::text, 'source_id', source_id,
                     'source_bundle_id', source_bundle_id::text, 'row_count', row_count::text,
                     'bundle_hash', bundle_hash) ORDER BY bundle_seq) FROM c)::text AS heads,
@@ -73,7 +77,7 @@ export async function pull(
     ],
   );
   const meta = metaRows[0];
-  const user = meta?.meta ? userStateFromRow(JSON.parse(meta.meta), ctx.now()) : null;
+  const user = userStateFromJson(meta?.meta, ctx.now());
   requireInitialized(user);
   const chosen: Head[] = meta?.heads ? (JSON.parse(meta.heads) as Head[]) : [];
   let rows: PageRow[] = [];

@@ -6,7 +6,8 @@ import {
   readUser,
   SCOPE_INITIALIZED,
   USER_COLUMNS,
-  userStateFromRow,
+  userJsonSql,
+  userStateFromJson,
 } from '../lifecycle/user-state.js';
 import { goTimeText } from '../render/g1-payload.js';
 import { qualified, quoteIdent, quoteLiteral } from '../util/sql.js';
@@ -105,25 +106,8 @@ export async function createSnapshot(
       const snapshotId = ctx.randomUUID();
       const seq = (BigInt(user.nextBundleSeq) - 1n).toString();
       const expires = new Date(now.getTime() + limits.snapshot_session_ttl_seconds * 1000);
-      // One statement for the whole snapshot: every table's rows are rendered, numbered (by
-      // table, then key) and stored, the session row is written with the totals, and only
-      // the count, byte sum and widest row come back (no re-scan of the materialised rows).
-      // Per table, `OFFSET 0` keeps the subquery from being flattened: flattened, the row
-      // JSON expression is substituted twice (row_json and octet_length) and rendered twice
-      // per row, after the sort; unflattened it is rendered once, before it.
-      const parts = snapshotRowSelects(ctx, '$2::int8', '$3');
       const { rows: totals } = await tx.query<{ n: string; bytes: string; widest: string }>(
-        `WITH ins AS (
-           INSERT INTO sync.snapshot_rows (snapshot_id, row_ordinal, byte_len, row_json)
-           SELECT $1::uuid, row_number() OVER (ORDER BY x.tord, x.k COLLATE "C"), x.len, x.j
-             FROM (${parts.length > 0 ? parts.join('\n UNION ALL \n') : 'SELECT 0 AS tord, NULL::text AS k, 0 AS len, NULL::text AS j WHERE false'}) AS x
-           RETURNING byte_len),
-         tot AS (
-           SELECT count(*) AS n, COALESCE(sum(byte_len), 0) AS bytes, COALESCE(max(byte_len), 0) AS widest
-             FROM ins),
-         sess AS (
-           INSERT INTO sync.snapshot_sessions (snapshot_id, user_pk, snapshot_bundle_seq, row_count, byte_count, expires_at)
-           SELECT $1::uuid, $2::int8, $4::int8, tot.n, tot.bytes, $5 FROM tot)
+        `WITH ${materializeCtes(ctx, { userPk: '$2::int8', scope: '$3', seq: '$4::int8', expires: '$5' })}
          SELECT n::text AS n, bytes::text AS bytes, widest::text AS widest FROM tot`,
         [snapshotId, user.userPk, actor.userId, seq, expires],
       );
@@ -135,6 +119,36 @@ export async function createSnapshot(
     },
     { isolation: 'repeatable read' },
   );
+}
+
+/**
+ * The CTEs `ins`, `tot` and `sess` that materialise a snapshot in one statement: every
+ * table's rows rendered, numbered (by table, then key) and stored as `$1`, the session row
+ * written with the totals, and `tot` holding the count, byte sum and widest row (so the
+ * materialised rows are never re-scanned). The refs are SQL for the user, scope, sequence
+ * and expiry; `when` guards the session row.
+ */
+function materializeCtes(
+  ctx: ServiceContext,
+  refs: { userPk: string; scope: string; seq: string; expires: string; when?: string },
+): string {
+  const parts = snapshotRowSelects(ctx, refs.userPk, refs.scope);
+  const rows =
+    parts.length > 0
+      ? parts.join('\n UNION ALL \n')
+      : 'SELECT 0 AS tord, NULL::text AS k, 0 AS len, NULL::text AS j WHERE false';
+  return `ins AS (
+       INSERT INTO sync.snapshot_rows (snapshot_id, row_ordinal, byte_len, row_json)
+       SELECT $1::uuid, row_number() OVER (ORDER BY x.tord, x.k COLLATE "C"), x.len, x.j
+         FROM (${rows}) AS x
+       RETURNING byte_len),
+     tot AS (
+       SELECT count(*) AS n, COALESCE(sum(byte_len), 0) AS bytes, COALESCE(max(byte_len), 0) AS widest
+         FROM ins),
+     sess AS (
+       INSERT INTO sync.snapshot_sessions (snapshot_id, user_pk, snapshot_bundle_seq, row_count, byte_count, expires_at)
+       SELECT $1::uuid, ${refs.userPk}, ${refs.seq}, tot.n, tot.bytes, ${refs.expires} FROM tot
+        WHERE ${refs.when ?? 'true'})`;
 }
 
 /**
@@ -150,7 +164,6 @@ async function createSnapshotInOneStatement(ctx: ServiceContext, actor: Actor): 
   const now = ctx.now();
   const snapshotId = ctx.randomUUID();
   const expires = new Date(now.getTime() + limits.snapshot_session_ttl_seconds * 1000);
-  const parts = snapshotRowSelects(ctx, '(SELECT pk FROM ok)', '$2');
   const { rows } = await ctx.db.query<{
     meta: string | null;
     seq: string | null;
@@ -162,26 +175,21 @@ async function createSnapshotInOneStatement(ctx: ServiceContext, actor: Actor): 
                   FROM sync.user_state WHERE user_id = $2),
           ok AS (SELECT pk, latest FROM u WHERE st = ${SCOPE_INITIALIZED}),
           gone AS (DELETE FROM sync.snapshot_sessions s USING ok WHERE s.user_pk = ok.pk AND s.expires_at <= $3),
-          ins AS (
-            INSERT INTO sync.snapshot_rows (snapshot_id, row_ordinal, byte_len, row_json)
-            SELECT $1::uuid, row_number() OVER (ORDER BY x.tord, x.k COLLATE "C"), x.len, x.j
-              FROM (${parts.length > 0 ? parts.join('\n UNION ALL \n') : 'SELECT 0 AS tord, NULL::text AS k, 0 AS len, NULL::text AS j WHERE false'}) AS x
-            RETURNING byte_len),
-          tot AS (
-            SELECT count(*) AS n, COALESCE(sum(byte_len), 0) AS bytes, COALESCE(max(byte_len), 0) AS widest
-              FROM ins),
-          sess AS (
-            INSERT INTO sync.snapshot_sessions (snapshot_id, user_pk, snapshot_bundle_seq, row_count, byte_count, expires_at)
-            SELECT $1::uuid, ok.pk, ok.latest, tot.n, tot.bytes, $4 FROM tot, ok)
-     SELECT (SELECT row_to_json(y) FROM (SELECT user_pk, next_bundle_seq, floor, scope_state,
-               initializer_source_id, initialization_id, lease_expires_at FROM u) y)::text AS meta,
+          ${materializeCtes(ctx, {
+            userPk: '(SELECT pk FROM ok)',
+            scope: '$2',
+            seq: '(SELECT latest FROM ok)',
+            expires: '$4',
+            when: 'EXISTS (SELECT 1 FROM ok)',
+          })}
+     SELECT ${userJsonSql('u')} AS meta,
             (SELECT latest::text FROM ok) AS seq,
             n::text AS n, bytes::text AS bytes, widest::text AS widest
        FROM tot`,
     [snapshotId, actor.userId, now, expires],
   );
   const r = rows[0];
-  const user = r?.meta ? userStateFromRow(JSON.parse(r.meta), now) : null;
+  const user = userStateFromJson(r?.meta, now);
   requireInitialized(user);
   const n = BigInt(r?.n ?? '0');
   const bytes = BigInt(r?.bytes ?? '0');
